@@ -1,0 +1,32 @@
+import type { Config } from './types.ts';
+
+/**
+ * The embedded default: a development run on loopback with the seed's example MX
+ * (69.25.95.1) and a documentation-range Linux gateway.
+ */
+export function defaultConfig(): Config {
+  return {
+    dns: {
+      listen: ['127.0.0.1:5300'],
+      udpPayloadSize: 1232,
+      tcpIdleTimeoutMs: 10_000,
+      tcpMaxConnections: 1000,
+      queryLog: false,
+    },
+    http: { listen: '127.0.0.1:8080' },
+    zones: { directory: new URL('../../zones', import.meta.url).pathname },
+    driad: { ttl: 300, degradedTtl: 30, reverseZones: [] },
+    amtRelay: {
+      enabled: true,
+      relayType: 'juniper',
+      gnmiAuthMode: 'tls',
+      gnmiTLSSkipVerify: false,
+      amtRelayPublicIP: '69.25.95.1',
+      ipfixPort: 4739,
+      precedence: 10,
+    },
+    gateway: { publicIP: '192.0.2.10', precedence: 20 },
+    relays: [],
+    log: { level: 'info', badInputIntervalMs: 10_000 },
+  };
+}

@@ -1,0 +1,275 @@
+import { isIP } from 'node:net';
+import { RELAY_STATES, type Config, type RelayConfig } from './types.ts';
+
+export class ConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, problem: string) {
+    super(`config error: ${key}: ${problem}`);
+    this.name = 'ConfigError';
+    this.key = key;
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function show(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** Reads one section of raw config, naming the full key in every error and rejecting keys it does not know. */
+class Section {
+  readonly #raw: Obj;
+  readonly #path: string;
+  readonly #seen = new Set<string>();
+
+  constructor(raw: unknown, path: string) {
+    if (raw === undefined || raw === null) raw = {};
+    if (!isObj(raw)) throw new ConfigError(path, `must be a mapping (got ${show(raw)})`);
+    this.#raw = raw;
+    this.#path = path;
+  }
+
+  key(name: string): string {
+    return this.#path ? `${this.#path}.${name}` : name;
+  }
+
+  #take(name: string): unknown {
+    this.#seen.add(name);
+    return this.#raw[name];
+  }
+
+  section(name: string): Section {
+    return new Section(this.#take(name), this.key(name));
+  }
+
+  raw(name: string): unknown {
+    return this.#take(name);
+  }
+
+  int(name: string, min: number, max: number): number {
+    const v = this.#take(name);
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(this.key(name), `must be an integer from ${min} to ${max} (got ${show(v)})`);
+    }
+    return n;
+  }
+
+  bool(name: string): boolean {
+    const v = this.#take(name);
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new ConfigError(this.key(name), `must be true or false (got ${show(v)})`);
+  }
+
+  string(name: string): string {
+    const v = this.#take(name);
+    if (typeof v !== 'string' || v === '') throw new ConfigError(this.key(name), `must be a non-empty string (got ${show(v)})`);
+    return v;
+  }
+
+  optString(name: string): string | undefined {
+    const v = this.#take(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string' && typeof v !== 'number') throw new ConfigError(this.key(name), `must be a string (got ${show(v)})`);
+    return String(v);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[]): T {
+    const v = this.#take(name);
+    if (typeof v !== 'string' || !allowed.includes(v as T)) {
+      throw new ConfigError(this.key(name), `must be one of ${allowed.join(', ')} (got ${show(v)})`);
+    }
+    return v as T;
+  }
+
+  optIp(name: string, family: 4 | 6): string | undefined {
+    const v = this.optString(name);
+    if (v !== undefined && isIP(v) !== family) {
+      throw new ConfigError(this.key(name), `must be an IPv${family} address (got ${show(v)})`);
+    }
+    return v;
+  }
+
+  list(name: string): unknown[] {
+    const v = this.#take(name);
+    if (v === undefined || v === null) return [];
+    if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(v)) throw new ConfigError(this.key(name), `must be a list (got ${show(v)})`);
+    return v;
+  }
+
+  /** Call last: any key not read by now is a typo or an unsupported setting. */
+  done(): void {
+    for (const k of Object.keys(this.#raw)) {
+      if (!this.#seen.has(k)) throw new ConfigError(this.key(k), 'unknown key');
+    }
+  }
+}
+
+export function parseHostPort(value: string, key: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+  const host = m?.[1];
+  const port = Number(m?.[2]);
+  if (!m || !host || isIP(host) === 0 || !Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(key, `must be IP:PORT or [IPv6]:PORT (got ${show(value)})`);
+  }
+  return { host, port };
+}
+
+function zoneName(value: unknown, key: string): string {
+  if (typeof value !== 'string' || !/^([a-z0-9-]+\.)*(in-addr|ip6)\.arpa\.?$/i.test(value)) {
+    throw new ConfigError(key, `must be a zone under in-addr.arpa or ip6.arpa (got ${show(value)})`);
+  }
+  return value.toLowerCase().replace(/\.$/, '');
+}
+
+function relay(raw: unknown, key: string): RelayConfig {
+  const s = new Section(raw, key);
+  const r: RelayConfig = {
+    name: s.string('name'),
+    kind: s.oneOf('kind', ['juniper', 'linux'] as const),
+    ipv4: s.optIp('ipv4', 4),
+    ipv6: s.optIp('ipv6', 6),
+    precedence: s.int('precedence', 0, 255),
+    discoveryOptional: s.raw('discoveryOptional') === undefined ? false : s.bool('discoveryOptional'),
+    state: s.raw('state') === undefined ? 'up' : s.oneOf('state', RELAY_STATES),
+  };
+  s.done();
+  if (!r.ipv4 && !r.ipv6) throw new ConfigError(key, 'needs ipv4 or ipv6');
+  return r;
+}
+
+/** Turns the merged raw layers into a typed Config, or throws ConfigError naming the key. */
+export function validateConfig(raw: unknown, source?: string): Config {
+  const root = new Section(raw, '');
+
+  const dnsS = root.section('dns');
+  const dns: Config['dns'] = {
+    listen: dnsS.list('listen').map((v, i) => {
+      const key = `dns.listen[${i}]`;
+      if (typeof v !== 'string') throw new ConfigError(key, `must be IP:PORT (got ${show(v)})`);
+      parseHostPort(v, key);
+      return v;
+    }),
+    udpPayloadSize: dnsS.int('udpPayloadSize', 512, 4096),
+    tcpIdleTimeoutMs: dnsS.int('tcpIdleTimeoutMs', 100, 600_000),
+    tcpMaxConnections: dnsS.int('tcpMaxConnections', 1, 100_000),
+    queryLog: dnsS.bool('queryLog'),
+  };
+  if (dns.listen.length === 0) throw new ConfigError('dns.listen', 'needs at least one address');
+  dnsS.done();
+
+  const httpS = root.section('http');
+  const http: Config['http'] = { listen: httpS.string('listen'), adminToken: httpS.optString('adminToken') };
+  parseHostPort(http.listen, 'http.listen');
+  if (http.adminToken !== undefined && http.adminToken.length < 16) {
+    throw new ConfigError('http.adminToken', 'must be at least 16 characters');
+  }
+  httpS.done();
+
+  const zonesS = root.section('zones');
+  const zones: Config['zones'] = { directory: zonesS.string('directory') };
+  zonesS.done();
+
+  const driadS = root.section('driad');
+  const driad: Config['driad'] = {
+    ttl: driadS.int('ttl', 1, 604_800),
+    degradedTtl: driadS.int('degradedTtl', 1, 604_800),
+    reverseZones: driadS.list('reverseZones').map((z, i) => zoneName(z, `driad.reverseZones[${i}]`)),
+  };
+  if (driad.degradedTtl > driad.ttl) {
+    throw new ConfigError('driad.degradedTtl', `must not exceed driad.ttl (${driad.degradedTtl} > ${driad.ttl})`);
+  }
+  driadS.done();
+
+  const amtS = root.section('amtRelay');
+  const amtRelay: Config['amtRelay'] = {
+    enabled: amtS.bool('enabled'),
+    relayType: amtS.oneOf('relayType', ['juniper', 'linux'] as const),
+    gnmiAuthMode: amtS.oneOf('gnmiAuthMode', ['tls', 'password', 'tls+password'] as const),
+    gnmiUsername: amtS.optString('gnmiUsername'),
+    gnmiPasswordSecret: amtS.optString('gnmiPasswordSecret'),
+    gnmiTLSSkipVerify: amtS.bool('gnmiTLSSkipVerify'),
+    amtRelayPublicIP: amtS.optString('amtRelayPublicIP'),
+    ipfixPort: amtS.int('ipfixPort', 1, 65535),
+    gnmiTarget: amtS.optString('gnmiTarget'),
+    precedence: amtS.int('precedence', 0, 255),
+  };
+  if (amtRelay.amtRelayPublicIP !== undefined && isIP(amtRelay.amtRelayPublicIP) === 0) {
+    throw new ConfigError('amtRelay.amtRelayPublicIP', `must be an IP address (got ${show(amtRelay.amtRelayPublicIP)})`);
+  }
+  if (amtRelay.gnmiTarget !== undefined && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(amtRelay.gnmiTarget)) {
+    throw new ConfigError('amtRelay.gnmiTarget', `must be HOST:PORT (got ${show(amtRelay.gnmiTarget)})`);
+  }
+  if (amtRelay.enabled && amtRelay.relayType === 'juniper' && !amtRelay.amtRelayPublicIP) {
+    throw new ConfigError('amtRelay.amtRelayPublicIP', 'is required when amtRelay.enabled is true and relayType is juniper');
+  }
+  if (amtRelay.gnmiAuthMode !== 'tls' && !amtRelay.gnmiUsername) {
+    throw new ConfigError('amtRelay.gnmiUsername', `is required when gnmiAuthMode is ${amtRelay.gnmiAuthMode}`);
+  }
+  amtS.done();
+
+  const gwS = root.section('gateway');
+  const gateway: Config['gateway'] = {
+    publicIP: gwS.optIp('publicIP', 4),
+    publicIPv6: gwS.optIp('publicIPv6', 6),
+    precedence: gwS.int('precedence', 0, 255),
+  };
+  gwS.done();
+
+  const relays = root.list('relays').map((r, i) => relay(r, `relays[${i}]`));
+
+  const logS = root.section('log');
+  const log: Config['log'] = {
+    level: logS.oneOf('level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    badInputIntervalMs: logS.int('badInputIntervalMs', 0, 3_600_000),
+  };
+  logS.done();
+
+  root.done();
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log };
+  relayList(config); // name clashes and an empty list fail here, at load
+  return config;
+}
+
+/** Every relay the config names: the MX from the Helm values, the gateway, then any extra relays. */
+export function relayList(config: Config): RelayConfig[] {
+  const out: RelayConfig[] = [];
+  const { amtRelay, gateway } = config;
+  if (amtRelay.enabled && amtRelay.relayType === 'juniper' && amtRelay.amtRelayPublicIP) {
+    const ip = amtRelay.amtRelayPublicIP;
+    out.push({
+      name: 'mx',
+      kind: 'juniper',
+      ipv4: isIP(ip) === 4 ? ip : undefined,
+      ipv6: isIP(ip) === 6 ? ip : undefined,
+      precedence: amtRelay.precedence,
+      discoveryOptional: false,
+      state: 'up',
+    });
+  }
+  if (gateway.publicIP || gateway.publicIPv6) {
+    out.push({
+      name: 'gateway',
+      kind: 'linux',
+      ipv4: gateway.publicIP,
+      ipv6: gateway.publicIPv6,
+      precedence: gateway.precedence,
+      discoveryOptional: false,
+      state: 'up',
+    });
+  }
+  for (const [i, r] of config.relays.entries()) {
+    if (out.some((o) => o.name === r.name)) throw new ConfigError(`relays[${i}].name`, `duplicate relay name ${show(r.name)}`);
+    out.push(r);
+  }
+  if (out.length === 0) {
+    throw new ConfigError('gateway.publicIP', 'no relay configured: set amtRelay.amtRelayPublicIP, gateway.publicIP or relays');
+  }
+  return out;
+}

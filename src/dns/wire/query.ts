@@ -1,0 +1,174 @@
+import { CLASS_IN, HEADER_SIZE, QTYPE } from './constants.ts';
+
+/** A query as the hot path needs it: header fields, the question, and the EDNS OPT record. */
+export interface Query {
+  id: number;
+  opcode: number;
+  /** RD and CD bits, copied into the response. */
+  echoFlags: number;
+  qname: string;
+  qtype: number;
+  qclass: number;
+  /** Offset just past QTYPE/QCLASS: bytes [12, questionEnd) are the question, echoed verbatim. */
+  questionEnd: number;
+  /** Offset just past the question name's root label. */
+  qnameEnd: number;
+  edns: Edns | null;
+}
+
+export interface Edns {
+  udpSize: number;
+  version: number;
+  dnssecOk: boolean;
+  /** Raw EDNS options, code and payload, for features that read them (e.g. Client Subnet). */
+  options: Array<{ code: number; data: Buffer }>;
+}
+
+export type ParseResult =
+  | { ok: true; query: Query }
+  /** Not worth an answer: too short for a header, or itself a response (QR=1). */
+  | { ok: false; drop: true; reason: string }
+  /** Answer with this rcode; `query` carries whatever could be read (at least the ID). */
+  | { ok: false; drop: false; rcode: number; reason: string; query: Query };
+
+const FORMERR = 1;
+const NOTIMP = 4;
+const MAX_NAME_WIRE = 255;
+const scratch = Buffer.alloc(MAX_NAME_WIRE * 2);
+
+/**
+ * Parses a query, reading only what answering needs. It never throws and never reads past
+ * the message: every failure is a ParseResult naming the reason.
+ */
+export function parseQuery(msg: Buffer): ParseResult {
+  if (msg.length < HEADER_SIZE) return { ok: false, drop: true, reason: `message of ${msg.length} bytes is shorter than a header` };
+  const flags = msg.readUInt16BE(2);
+  if (flags & 0x8000) return { ok: false, drop: true, reason: 'message is a response (QR=1)' };
+
+  const query: Query = {
+    id: msg.readUInt16BE(0),
+    opcode: (flags >> 11) & 0xf,
+    echoFlags: flags & 0x0110,
+    qname: '',
+    qtype: 0,
+    qclass: 0,
+    questionEnd: HEADER_SIZE,
+    qnameEnd: HEADER_SIZE,
+    edns: null,
+  };
+  const fail = (rcode: number, reason: string): ParseResult => ({ ok: false, drop: false, rcode, reason, query });
+
+  const qdcount = msg.readUInt16BE(4);
+  if (query.opcode !== 0) {
+    if (qdcount === 1) readQuestion(msg, query);
+    return fail(NOTIMP, `opcode ${query.opcode} is not implemented`);
+  }
+  if (qdcount !== 1) return fail(FORMERR, `QDCOUNT is ${qdcount}, not 1`);
+
+  const questionError = readQuestion(msg, query);
+  if (questionError) {
+    query.questionEnd = HEADER_SIZE;
+    return fail(FORMERR, questionError);
+  }
+
+  let offset = query.questionEnd;
+  const skipCount = msg.readUInt16BE(6) + msg.readUInt16BE(8);
+  for (let i = 0; i < skipCount; i++) {
+    offset = skipRecord(msg, offset);
+    if (offset < 0) return fail(FORMERR, 'answer or authority record runs past the message');
+  }
+  const arcount = msg.readUInt16BE(10);
+  for (let i = 0; i < arcount; i++) {
+    const ownerEnd = skipName(msg, offset);
+    if (ownerEnd < 0 || ownerEnd + 10 > msg.length) return fail(FORMERR, 'additional record runs past the message');
+    const type = msg.readUInt16BE(ownerEnd);
+    const rdlength = msg.readUInt16BE(ownerEnd + 8);
+    const rdata = ownerEnd + 10;
+    if (rdata + rdlength > msg.length) return fail(FORMERR, 'additional record data runs past the message');
+    if (type === QTYPE.OPT) {
+      if (query.edns) return fail(FORMERR, 'more than one OPT record');
+      if (ownerEnd !== offset + 1 || msg[offset] !== 0) return fail(FORMERR, 'OPT record owner is not the root');
+      const options = readOptions(msg, rdata, rdata + rdlength);
+      if (!options) return fail(FORMERR, 'EDNS option runs past the OPT record');
+      const ttl = msg.readUInt32BE(ownerEnd + 4);
+      query.edns = {
+        udpSize: msg.readUInt16BE(ownerEnd + 2),
+        version: (ttl >>> 16) & 0xff,
+        dnssecOk: (ttl & 0x8000) !== 0,
+        options,
+      };
+    }
+    offset = rdata + rdlength;
+  }
+  return { ok: true, query };
+}
+
+/** Reads QNAME (lowercased, ASCII only), QTYPE and QCLASS; returns an error reason or null. */
+function readQuestion(msg: Buffer, query: Query): string | null {
+  let offset = HEADER_SIZE;
+  let out = 0;
+  for (;;) {
+    if (offset >= msg.length) return 'question name runs past the message';
+    const len = msg[offset] as number;
+    if (len === 0) break;
+    if (len & 0xc0) return len >= 0xc0 ? 'compression pointer in the question name' : `label type 0x${len.toString(16)} is not supported`;
+    if (offset + 1 + len > msg.length) return 'question label runs past the message';
+    if (offset + 1 + len - HEADER_SIZE >= MAX_NAME_WIRE) return 'question name longer than 255 bytes';
+    if (out > 0) scratch[out++] = 0x2e;
+    for (let i = offset + 1, end = offset + 1 + len; i < end; i++) {
+      const c = msg[i] as number;
+      if (c === 0x2e || c === 0x5c) scratch[out++] = 0x5c; // keep '.' and '\' inside a label distinct from separators
+      scratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    offset += 1 + len;
+  }
+  query.qnameEnd = offset + 1;
+  if (query.qnameEnd + 4 > msg.length) return 'question is missing QTYPE or QCLASS';
+  query.qname = scratch.toString('latin1', 0, out);
+  query.qtype = msg.readUInt16BE(query.qnameEnd);
+  query.qclass = msg.readUInt16BE(query.qnameEnd + 2);
+  query.questionEnd = query.qnameEnd + 4;
+  return null;
+}
+
+/** Offset just past a (possibly compressed) name, or -1. Skipping never follows pointers, so loops cannot hang it. */
+function skipName(msg: Buffer, offset: number): number {
+  for (let steps = 0; steps < 128; steps++) {
+    if (offset >= msg.length) return -1;
+    const len = msg[offset] as number;
+    if (len === 0) return offset + 1;
+    if ((len & 0xc0) === 0xc0) return offset + 2 <= msg.length ? offset + 2 : -1;
+    if (len & 0xc0) return -1;
+    offset += 1 + len;
+  }
+  return -1;
+}
+
+function skipRecord(msg: Buffer, offset: number): number {
+  const end = skipName(msg, offset);
+  if (end < 0 || end + 10 > msg.length) return -1;
+  const next = end + 10 + msg.readUInt16BE(end + 8);
+  return next <= msg.length ? next : -1;
+}
+
+function readOptions(msg: Buffer, start: number, end: number): Edns['options'] | null {
+  const options: Edns['options'] = [];
+  let offset = start;
+  while (offset < end) {
+    if (offset + 4 > end) return null;
+    const code = msg.readUInt16BE(offset);
+    const len = msg.readUInt16BE(offset + 2);
+    if (offset + 4 + len > end) return null;
+    options.push({ code, data: msg.subarray(offset + 4, offset + 4 + len) });
+    offset += 4 + len;
+  }
+  return options;
+}
+
+export function isZoneTransfer(qtype: number): boolean {
+  return qtype === QTYPE.AXFR || qtype === QTYPE.IXFR;
+}
+
+export function isInternetClass(qclass: number): boolean {
+  return qclass === CLASS_IN;
+}

@@ -1,0 +1,79 @@
+import { HEADER_SIZE } from './constants.ts';
+import type { Query } from './query.ts';
+
+/** What to answer, as prepared wire sections; the writer only copies bytes. */
+export interface Reply {
+  /** Full rcode; values above 15 go into the OPT record's extended rcode (e.g. BADVERS). */
+  rcode: number;
+  authoritative: boolean;
+  /** Answer RRs, owners already encoded (usually the pointer 0xC00C to the question name). */
+  answer: Buffer | null;
+  ancount: number;
+  /** SOA for negative answers: a pointer to `soaOwnerOffset`, then `soaTail` (type through rdata). */
+  soaTail: Buffer | null;
+  soaOwnerOffset: number;
+}
+
+const OPT_SIZE = 11;
+const QR = 0x8000;
+const AA = 0x0400;
+const TC = 0x0200;
+
+export interface WriteOptions {
+  /** Largest message this transport may carry: the client's UDP size, or 65535 on TCP. */
+  limit: number;
+  /** UDP payload size we advertise in our OPT record. */
+  ourUdpSize: number;
+}
+
+/**
+ * Builds the response from the query bytes and a Reply. The question is copied from the
+ * query unchanged, so the client's letter case survives and pointers to offset 12 stay valid.
+ * If the result would exceed `limit`, it sends only the question with TC=1 (RFC 1035 §4.2.1).
+ */
+export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): Buffer {
+  const questionLen = query.questionEnd - HEADER_SIZE;
+  const optLen = query.edns ? OPT_SIZE : 0;
+  const answerLen = reply.answer ? reply.answer.length : 0;
+  const soaLen = reply.soaTail ? 2 + reply.soaTail.length : 0;
+  const fullLen = HEADER_SIZE + questionLen + answerLen + soaLen + optLen;
+  const truncated = fullLen > opts.limit;
+  const size = truncated ? HEADER_SIZE + questionLen + optLen : fullLen;
+
+  const out = Buffer.allocUnsafe(size);
+  let flags = QR | (query.opcode << 11) | query.echoFlags | (reply.rcode & 0xf);
+  if (reply.authoritative) flags |= AA;
+  if (truncated) flags |= TC;
+  out.writeUInt16BE(query.id, 0);
+  out.writeUInt16BE(flags, 2);
+  out.writeUInt16BE(questionLen > 0 ? 1 : 0, 4);
+  out.writeUInt16BE(truncated ? 0 : reply.ancount, 6);
+  out.writeUInt16BE(truncated || !reply.soaTail ? 0 : 1, 8);
+  out.writeUInt16BE(query.edns ? 1 : 0, 10);
+  let offset = HEADER_SIZE + msg.copy(out, HEADER_SIZE, HEADER_SIZE, query.questionEnd);
+  if (!truncated) {
+    if (reply.answer) offset += reply.answer.copy(out, offset);
+    if (reply.soaTail) {
+      out.writeUInt16BE(0xc000 | reply.soaOwnerOffset, offset);
+      offset += 2 + reply.soaTail.copy(out, offset + 2);
+    }
+  }
+  if (query.edns) writeOpt(out, offset, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk);
+  return out;
+}
+
+function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, dnssecOk: boolean): void {
+  out[offset] = 0; // root owner
+  out.writeUInt16BE(41, offset + 1);
+  out.writeUInt16BE(udpSize, offset + 3);
+  out[offset + 5] = rcode >> 4; // extended rcode, upper 8 bits
+  out[offset + 6] = 0; // EDNS version 0
+  out.writeUInt16BE(dnssecOk ? 0x8000 : 0, offset + 7);
+  out.writeUInt16BE(0, offset + 9);
+}
+
+/** The largest response a UDP client can take: its EDNS size (at least 512), capped at ours. */
+export function udpLimit(query: Query, ourUdpSize: number): number {
+  if (!query.edns) return 512;
+  return Math.min(Math.max(query.edns.udpSize, 512), ourUdpSize);
+}

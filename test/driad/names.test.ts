@@ -1,0 +1,37 @@
+import test from 'ava';
+import { driadName, parseReversedV4, parseReversedV6 } from '../../src/driad/names.ts';
+
+test('IPv4: four reversed octets are a source address', (t) => {
+  t.deepEqual(parseReversedV4('10.95.25.69'), { kind: 'address', family: 4, address: '69.25.95.10' });
+  t.deepEqual(parseReversedV4('255.0.0.0'), { kind: 'address', family: 4, address: '0.0.0.255' });
+});
+
+test('IPv4: fewer octets are prefixes (names that exist without data), not NXDOMAIN', (t) => {
+  for (const rel of ['', '69', '25.69', '95.25.69']) t.is(parseReversedV4(rel).kind, 'prefix', rel);
+});
+
+test('IPv4: anything else is invalid', (t) => {
+  for (const rel of ['256.1.1.1', '1.2.3.4.5', 'a.1.1.1', '01.1.1.1', '1..1.1', '-1.1.1.1', '1.1.1.1000', 'x']) {
+    t.is(parseReversedV4(rel).kind, 'invalid', rel);
+  }
+});
+
+test('IPv6: 32 nibbles are an address, fewer are prefixes', (t) => {
+  const name = driadName('2001:db8::1', 'amt.ip6.arpa');
+  t.is(name, '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.amt.ip6.arpa');
+  const relative = name.slice(0, -'.amt.ip6.arpa'.length);
+  t.deepEqual(parseReversedV6(relative), { kind: 'address', family: 6, address: '2001:0db8:0000:0000:0000:0000:0000:0001' });
+  t.is(parseReversedV6('8.b.d.0.1.0.0.2').kind, 'prefix');
+  t.is(parseReversedV6('').kind, 'prefix');
+});
+
+test('IPv6: non-nibble labels and too many nibbles are invalid', (t) => {
+  t.is(parseReversedV6('g.0').kind, 'invalid');
+  t.is(parseReversedV6('10.0').kind, 'invalid');
+  t.is(parseReversedV6(Array(33).fill('0').join('.')).kind, 'invalid');
+  t.is(parseReversedV6('0..0').kind, 'invalid');
+});
+
+test('driadName builds the RFC 8777 owner name', (t) => {
+  t.is(driadName('69.25.95.10', 'amt.in-addr.arpa'), '10.95.25.69.amt.in-addr.arpa');
+});
