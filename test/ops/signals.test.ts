@@ -1,0 +1,124 @@
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ask, rcodeOf } from '../helpers/dns-client.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const ZONES = new URL('../../zones', import.meta.url).pathname;
+const NAME = '10.95.25.69.amt.in-addr.arpa';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function run(zonesDir: string): Promise<Running> {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const child = spawn(process.execPath, [MAIN, '--zones', zonesDir, '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c) => (out += c));
+  child.stderr?.on('data', (c) => (out += c));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  for (let i = 0; i < 100 && !done && !out.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
+  return { child, port, output: () => out, exited };
+}
+
+function zonesCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'driad-zones-'));
+  cpSync(ZONES, dir, { recursive: true });
+  return dir;
+}
+
+async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+test('SIGHUP reloads zones while queries keep being answered', async (t) => {
+  const dir = zonesCopy();
+  const d = await run(dir);
+  t.teardown(() => d.child.kill('SIGKILL'));
+  const zoneFile = join(dir, 'amt.in-addr.arpa.zone');
+  appendFileSync(zoneFile, '\nreload-marker 300 IN TXT "reloaded"\n');
+
+  let answered = 0;
+  let failed = 0;
+  let stop = false;
+  const load = (async () => {
+    while (!stop) {
+      try {
+        const r = await ask(d.port, NAME, 'A', { id: answered & 0xffff });
+        if (r.answers?.[0]?.data === '69.25.95.1') answered++;
+        else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  d.child.kill('SIGHUP');
+  const seen = await waitFor(async () => (await ask(d.port, 'reload-marker.amt.in-addr.arpa', 'TXT')).answers?.length === 1);
+  await new Promise((r) => setTimeout(r, 200));
+  stop = true;
+  await load;
+  t.true(seen, d.output());
+  t.true(answered > 20, `answered ${answered}`);
+  t.is(failed, 0);
+});
+
+test('a bad zone file on reload keeps the old zone serving and logs file:line: reason', async (t) => {
+  const dir = zonesCopy();
+  const d = await run(dir);
+  t.teardown(() => d.child.kill('SIGKILL'));
+  const zoneFile = join(dir, 'amt.in-addr.arpa.zone');
+  const lines = readFileSync(zoneFile, 'utf8').split('\n').length;
+  appendFileSync(zoneFile, 'broken 300 IN A 1.2.3\n');
+  d.child.kill('SIGHUP');
+  t.true(await waitFor(async () => d.output().includes('reload failed')), d.output());
+  t.regex(d.output(), new RegExp(`${zoneFile}:${lines}: `));
+  t.is((await ask(d.port, NAME, 'A')).answers?.[0]?.data, '69.25.95.1');
+});
+
+test('a bad zone file stops the start with file:line: reason', async (t) => {
+  const dir = zonesCopy();
+  const zoneFile = join(dir, 'amt.in-addr.arpa.zone');
+  writeFileSync(zoneFile, readFileSync(zoneFile, 'utf8') + 'oops 300 IN AMTRELAY 10 0 9 x\n');
+  const d = await run(dir);
+  t.is(await d.exited, 1);
+  t.regex(d.output(), new RegExp(`^driad: ${zoneFile}:\\d+: `, 'm'));
+});
+
+test('SIGTERM drains and exits 0', async (t) => {
+  const d = await run(ZONES);
+  t.is(rcodeOf(await ask(d.port, NAME, 'A')), 'NOERROR');
+  d.child.kill('SIGTERM');
+  t.is(await d.exited, 0);
+  t.regex(d.output(), /"msg":"stopped"/);
+});
