@@ -122,3 +122,19 @@ test('SIGTERM drains and exits 0', async (t) => {
   t.is(await d.exited, 0);
   t.regex(d.output(), /"msg":"stopped"/);
 });
+
+test('--query-log writes one structured line per query', async (t) => {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const child = spawn(process.execPath, [MAIN, '--query-log', '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  await waitFor(async () => out.includes('serving'));
+  await ask(port, NAME, 'AMTRELAY');
+  t.true(await waitFor(async () => out.includes('"msg":"query"')));
+  const line = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"query"')) as string);
+  t.like(line.query, { client: '127.0.0.1', transport: 'udp', qname: NAME, qtype: 'AMTRELAY', rcode: 'NOERROR', answers: 2, truncated: false });
+});
