@@ -1,4 +1,4 @@
-import { encodeRdata, typeCode } from './packet.ts';
+import { encodeName, encodeRdata, typeCode } from './packet.ts';
 import { QTYPE } from './wire/constants.ts';
 import { joinRRsets, rrTail, wireRRset, type WireRRset } from './wire/rr.ts';
 import type { Zone, ZoneRecord } from '../zones/zone.ts';
@@ -62,7 +62,7 @@ export function serveZone(zone: Zone, synth: Synthesizer | null): ServedZone {
   const soaData = soa.data as { minimum: number };
   return {
     origin: zone.origin,
-    originWireLength: zone.origin === '' ? 1 : zone.origin.length + 2,
+    originWireLength: encodeName(zone.origin).length,
     soaTail: rrTail(QTYPE.SOA, Math.min(soa.ttl, soaData.minimum), encodeRdata('SOA', soa.data)),
     names,
     zone,
