@@ -60,7 +60,8 @@ export function parseQuery(msg: Buffer): ParseResult {
 
   const qdcount = msg.readUInt16BE(4);
   if (query.opcode !== 0) {
-    if (qdcount === 1) readQuestion(msg, query);
+    // Read on only to learn whether the query had an OPT record, which the reply must echo.
+    if (qdcount === 1 && readQuestion(msg, query) === null) readRecords(msg, query);
     return fail(NOTIMP, `opcode ${query.opcode} is not implemented`);
   }
   if (qdcount !== 1) return fail(FORMERR, `QDCOUNT is ${qdcount}, not 1`);
@@ -70,37 +71,49 @@ export function parseQuery(msg: Buffer): ParseResult {
     query.questionEnd = HEADER_SIZE;
     return fail(FORMERR, questionError);
   }
+  const recordsError = readRecords(msg, query);
+  return recordsError ? fail(FORMERR, recordsError) : { ok: true, query };
+}
 
+/**
+ * Skips the answer and authority sections and reads the OPT record from the additional section.
+ * `query.edns` is set as soon as an OPT record is seen, so that even a FORMERR about the OPT
+ * record itself carries one back (RFC 6891 §7).
+ */
+function readRecords(msg: Buffer, query: Query): string | null {
   let offset = query.questionEnd;
   const skipCount = msg.readUInt16BE(6) + msg.readUInt16BE(8);
   for (let i = 0; i < skipCount; i++) {
     offset = skipRecord(msg, offset);
-    if (offset < 0) return fail(FORMERR, 'answer or authority record runs past the message');
+    if (offset < 0) return 'answer or authority record runs past the message';
   }
   const arcount = msg.readUInt16BE(10);
   for (let i = 0; i < arcount; i++) {
     const ownerEnd = skipName(msg, offset);
-    if (ownerEnd < 0 || ownerEnd + 10 > msg.length) return fail(FORMERR, 'additional record runs past the message');
+    if (ownerEnd < 0 || ownerEnd + 10 > msg.length) return 'additional record runs past the message';
     const type = msg.readUInt16BE(ownerEnd);
     const rdlength = msg.readUInt16BE(ownerEnd + 8);
     const rdata = ownerEnd + 10;
-    if (rdata + rdlength > msg.length) return fail(FORMERR, 'additional record data runs past the message');
     if (type === QTYPE.OPT) {
-      if (query.edns) return fail(FORMERR, 'more than one OPT record');
-      if (ownerEnd !== offset + 1 || msg[offset] !== 0) return fail(FORMERR, 'OPT record owner is not the root');
-      const options = readOptions(msg, rdata, rdata + rdlength);
-      if (!options) return fail(FORMERR, 'EDNS option runs past the OPT record');
+      if (query.edns) return 'more than one OPT record';
       const ttl = msg.readUInt32BE(ownerEnd + 4);
       query.edns = {
         udpSize: msg.readUInt16BE(ownerEnd + 2),
         version: (ttl >>> 16) & 0xff,
         dnssecOk: (ttl & 0x8000) !== 0,
-        options,
+        options: [],
       };
+      if (ownerEnd !== offset + 1 || msg[offset] !== 0) return 'OPT record owner is not the root';
+      if (rdata + rdlength > msg.length) return 'OPT record data runs past the message';
+      const options = readOptions(msg, rdata, rdata + rdlength);
+      if (!options) return 'EDNS option runs past the OPT record';
+      query.edns.options = options;
+    } else if (rdata + rdlength > msg.length) {
+      return 'additional record data runs past the message';
     }
     offset = rdata + rdlength;
   }
-  return { ok: true, query };
+  return null;
 }
 
 /** Reads QNAME (lowercased, ASCII only), QTYPE and QCLASS; returns an error reason or null. */
