@@ -6,6 +6,7 @@ import { Catalog, serveZone } from './dns/catalog.ts';
 import { DnsEngine } from './dns/engine.ts';
 import { listenTcp, type TcpListener } from './dns/server/tcp.ts';
 import { listenUdp, type UdpListener } from './dns/server/udp.ts';
+import { listenUdpBatched, loadBatchAddon } from './dns/server/udp-batch.ts';
 import { prepareDecision } from './driad/answers.ts';
 import { decide } from './driad/selection.ts';
 import { driadSynthesizer, type DecisionHolder } from './driad/synthesizer.ts';
@@ -80,12 +81,24 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   const tcp: TcpListener[] = [];
   const tcpOptions = () => ({ idleTimeoutMs: served.config.dns.tcpIdleTimeoutMs, maxConnections: served.config.dns.tcpMaxConnections });
   let http: HttpListener | undefined;
+  const { addon, reason } = loadBatchAddon();
+  if (!addon) log.warn(`UDP without batching (recvmmsg/sendmmsg): ${reason}`);
   try {
+    const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port) : listenUdp(engine, host, port));
     for (const [i, listen] of config.dns.listen.entries()) {
       const { host, port } = parseHostPort(listen, `dns.listen[${i}]`);
-      const u = await listenUdp(engine, host, port);
-      udp.push(u);
-      tcp.push(await listenTcp(engine, host, u.port, tcpOptions, metrics, badInput));
+      // With port 0, UDP picks the port and TCP must get the same one; another socket may hold it on TCP, so try again.
+      for (let attempt = 1; ; attempt++) {
+        const u = await openUdp(host, port);
+        try {
+          tcp.push(await listenTcp(engine, host, u.port, tcpOptions, metrics, badInput));
+          udp.push(u);
+          break;
+        } catch (err) {
+          await u.close();
+          if (port !== 0 || attempt >= 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        }
+      }
     }
     const h = parseHostPort(config.http.listen, 'http.listen');
     http = await listenHttp(
@@ -106,7 +119,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   }
   metrics.gauge('driad_dns_tcp_connections', 'Open DNS TCP connections', () => [[{}, tcp.reduce((n, t) => n + t.connections(), 0)]]);
 
-  for (const u of udp) log.info({ address: u.address, port: u.port }, `DNS listening on ${u.address}:${u.port} (UDP and TCP)`);
+  for (const u of udp) log.info({ address: u.address, port: u.port, udpBatch: addon !== null }, `DNS listening on ${u.address}:${u.port} (UDP and TCP)`);
   log.info({ address: http.address, port: http.port }, `HTTP listening on ${http.address}:${http.port}`);
   log.info({ zones: served.catalog.zones.map((z) => z.origin), relays: served.relays.map((r) => r.name) }, 'serving');
 

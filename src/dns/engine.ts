@@ -5,10 +5,15 @@ import { typeName } from './packet.ts';
 import type { Catalog } from './catalog.ts';
 import { respond } from './responder.ts';
 import { RCODE_NAME } from './wire/constants.ts';
-import { parseQuery } from './wire/query.ts';
-import { udpLimit, writeResponse, type Reply } from './wire/response.ts';
+import { parseQuery, type Query } from './wire/query.ts';
+import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/response.ts';
 
 export type Transport = 'udp' | 'tcp';
+
+/** Who sent a message; read only when something needs it (logs), so transports can format it lazily. */
+export interface Peer {
+  readonly address: string;
+}
 
 export interface EngineOptions {
   catalog: Catalog;
@@ -18,7 +23,14 @@ export interface EngineOptions {
 
 const TCP_LIMIT = 65535;
 
-/** Bytes in, bytes out: the transports hand every message here and send back what it returns. */
+/** One answer in the making: reused across messages so the hot path allocates nothing here. */
+interface Pending {
+  query: Query;
+  reply: Reply;
+  limit: number;
+}
+
+/** Bytes in, bytes out: the transports hand every message here and send back what it writes. */
 export class DnsEngine {
   options: EngineOptions;
   readonly #log: Logger;
@@ -27,49 +39,89 @@ export class DnsEngine {
   readonly #byRcode: Record<Transport, Array<Counter | undefined>> = { udp: [], tcp: [] };
   readonly #byType = new Map<number, Counter>();
   readonly #dropped: Record<Transport, Counter>;
+  readonly #pending: Pending = { query: null as unknown as Query, reply: null as unknown as Reply, limit: 0 };
 
   constructor(options: EngineOptions, log: Logger, metrics: Metrics, badInput: BadInputReporter) {
     this.options = options;
     this.#log = log;
     this.#metrics = metrics;
     this.#badInput = badInput;
+    const help = 'Messages dropped without an answer';
     this.#dropped = {
-      udp: metrics.counter('driad_dns_dropped_total', 'Messages dropped without an answer', { transport: 'udp' }),
-      tcp: metrics.counter('driad_dns_dropped_total', 'Messages dropped without an answer', { transport: 'tcp' }),
+      udp: metrics.counter('driad_dns_dropped_total', help, { transport: 'udp' }),
+      tcp: metrics.counter('driad_dns_dropped_total', help, { transport: 'tcp' }),
     };
   }
 
-  /** Swaps in new zones or settings (SIGHUP); queries in flight finish on the old ones. */
+  /** Swaps in new zones or settings (SIGHUP); the next message uses them. */
   update(options: EngineOptions): void {
     this.options = options;
   }
 
-  handle(msg: Buffer, transport: Transport, peer: string): Buffer | null {
-    const parsed = parseQuery(msg);
-    const { udpPayloadSize } = this.options;
-    if (!parsed.ok) {
-      if (parsed.drop) {
-        this.#dropped[transport].inc();
-        this.#badInput.report('dns', 'dropped', parsed.reason, peer);
-        return null;
-      }
-      this.#badInput.report('dns', RCODE_NAME[parsed.rcode] ?? String(parsed.rcode), parsed.reason, peer);
-      const reply: Reply = { rcode: parsed.rcode, authoritative: false, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0 };
-      this.#count(transport, parsed.query.qtype, parsed.rcode);
-      return writeResponse(msg, parsed.query, reply, { limit: TCP_LIMIT, ourUdpSize: udpPayloadSize });
-    }
-    const query = parsed.query;
-    const reply = respond(this.options.catalog, query);
-    const limit = transport === 'udp' ? udpLimit(query, udpPayloadSize) : TCP_LIMIT;
-    const out = writeResponse(msg, query, reply, { limit, ourUdpSize: udpPayloadSize });
-    this.#count(transport, query.qtype, reply.rcode);
-    if (this.options.queryLog) {
-      this.#log.info(
-        { query: { client: peer, transport, qname: query.qname, qtype: typeName(query.qtype), rcode: RCODE_NAME[reply.rcode], answers: reply.ancount, truncated: ((out[2] as number) & 0x02) !== 0 } },
-        'query',
-      );
-    }
+  /** Answers one message into a new buffer, or returns null when it deserves no answer. */
+  handle(msg: Buffer, transport: Transport, peer: Peer): Buffer | null {
+    const p = this.#prepare(msg, transport, peer);
+    if (!p) return null;
+    const out = Buffer.allocUnsafe(responseLength(p.query, p.reply, p.limit));
+    this.#write(out, 0, msg, transport, peer, p);
     return out;
+  }
+
+  /** Answers one message into `out` at `offset`; returns the length written, 0 for no answer. */
+  handleInto(msg: Buffer, transport: Transport, peer: Peer, out: Buffer, offset: number): number {
+    const p = this.#prepare(msg, transport, peer);
+    return p ? this.#write(out, offset, msg, transport, peer, p) : 0;
+  }
+
+  /** A message that never reached the parser (e.g. larger than the receive slot). */
+  drop(transport: Transport, reason: string, peer: Peer): void {
+    this.#dropped[transport].inc();
+    this.#badInput.report('dns', 'dropped', reason, peer.address);
+  }
+
+  #prepare(msg: Buffer, transport: Transport, peer: Peer): Pending | null {
+    const parsed = parseQuery(msg);
+    const p = this.#pending;
+    if (parsed.ok) {
+      p.query = parsed.query;
+      p.reply = respond(this.options.catalog, parsed.query);
+      p.limit = transport === 'udp' ? udpLimit(parsed.query, this.options.udpPayloadSize) : TCP_LIMIT;
+      return p;
+    }
+    if (parsed.drop) {
+      this.drop(transport, parsed.reason, peer);
+      return null;
+    }
+    this.#badInput.report('dns', RCODE_NAME[parsed.rcode] ?? String(parsed.rcode), parsed.reason, peer.address);
+    p.query = parsed.query;
+    p.reply = { rcode: parsed.rcode, authoritative: false, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0 };
+    p.limit = TCP_LIMIT;
+    return p;
+  }
+
+  #write(out: Buffer, offset: number, msg: Buffer, transport: Transport, peer: Peer, p: Pending): number {
+    const length = writeResponseAt(out, offset, msg, p.query, p.reply, { limit: p.limit, ourUdpSize: this.options.udpPayloadSize });
+    this.#count(transport, p.query.qtype, p.reply.rcode);
+    if (this.options.queryLog) this.#logQuery(transport, peer, p, ((out[offset + 2] as number) & 0x02) !== 0);
+    return length;
+  }
+
+  #logQuery(transport: Transport, peer: Peer, p: Pending, truncated: boolean): void {
+    const { query, reply } = p;
+    this.#log.info(
+      {
+        query: {
+          client: peer.address,
+          transport,
+          qname: query.qname,
+          qtype: typeName(query.qtype),
+          rcode: RCODE_NAME[reply.rcode],
+          answers: reply.ancount,
+          truncated,
+        },
+      },
+      'query',
+    );
   }
 
   #count(transport: Transport, qtype: number, rcode: number): void {

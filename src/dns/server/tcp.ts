@@ -38,10 +38,10 @@ export async function listenTcp(
   let draining = false;
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
-    const peer = socket.remoteAddress ?? '?';
+    const peer = { address: socket.remoteAddress ?? '?' };
     if (draining || sockets.size >= options().maxConnections) {
       refused.inc();
-      badInput.report('dns-tcp', 'connection limit', `closing connection from ${peer}: ${sockets.size} open`, peer);
+      badInput.report('dns-tcp', 'connection limit', `closing connection from ${peer.address}: ${sockets.size} open`, peer.address);
       socket.destroy();
       return;
     }

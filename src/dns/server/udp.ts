@@ -9,9 +9,9 @@ export interface UdpListener {
 }
 
 export async function listenUdp(engine: DnsEngine, host: string, port: number): Promise<UdpListener> {
-  const socket: Socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host) });
+  const socket: Socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(host), recvBufferSize: 4 << 20 });
   socket.on('message', (msg, rinfo) => {
-    const out = engine.handle(msg, 'udp', rinfo.address);
+    const out = engine.handle(msg, 'udp', rinfo);
     if (out) socket.send(out, rinfo.port, rinfo.address);
   });
   // A send failure (e.g. ICMP unreachable reported back) concerns one client, not the listener.

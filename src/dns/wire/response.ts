@@ -26,39 +26,54 @@ export interface WriteOptions {
   ourUdpSize: number;
 }
 
-/**
- * Builds the response from the query bytes and a Reply. The question is copied from the
- * query unchanged, so the client's letter case survives and pointers to offset 12 stay valid.
- * If the result would exceed `limit`, it sends only the question with TC=1 (RFC 1035 §4.2.1).
- */
-export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): Buffer {
-  const questionLen = query.questionEnd - HEADER_SIZE;
-  const optLen = query.edns ? OPT_SIZE : 0;
-  const answerLen = reply.answer ? reply.answer.length : 0;
-  const soaLen = reply.soaTail ? 2 + reply.soaTail.length : 0;
-  const fullLen = HEADER_SIZE + questionLen + answerLen + soaLen + optLen;
-  const truncated = fullLen > opts.limit;
-  const size = truncated ? HEADER_SIZE + questionLen + optLen : fullLen;
+/** Size of the response `writeResponseAt` will write: the full answer, or the question alone if that exceeds the limit. */
+export function responseLength(query: Query, reply: Reply, limit: number): number {
+  const full = fullLength(query, reply);
+  return full > limit ? headLength(query) : full;
+}
 
-  const out = Buffer.allocUnsafe(size);
+/** Header, question and OPT: what a truncated response carries. */
+function headLength(query: Query): number {
+  return query.questionEnd + (query.edns ? OPT_SIZE : 0);
+}
+
+function fullLength(query: Query, reply: Reply): number {
+  return headLength(query) + (reply.answer ? reply.answer.length : 0) + (reply.soaTail ? 2 + reply.soaTail.length : 0);
+}
+
+/**
+ * Writes the response at `out[offset]` and returns its length. The question is copied from the
+ * query unchanged, so the client's letter case survives and pointers to offset 12 stay valid.
+ * If the full response would exceed `opts.limit`, only the question goes, with TC=1 (RFC 1035 §4.2.1).
+ */
+export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): number {
+  const full = fullLength(query, reply);
+  const truncated = full > opts.limit;
+  const length = truncated ? headLength(query) : full;
   let flags = QR | (query.opcode << 11) | query.echoFlags | (reply.rcode & 0xf);
   if (reply.authoritative) flags |= AA;
   if (truncated) flags |= TC;
-  out.writeUInt16BE(query.id, 0);
-  out.writeUInt16BE(flags, 2);
-  out.writeUInt16BE(questionLen > 0 ? 1 : 0, 4);
-  out.writeUInt16BE(truncated ? 0 : reply.ancount, 6);
-  out.writeUInt16BE(truncated || !reply.soaTail ? 0 : 1, 8);
-  out.writeUInt16BE(query.edns ? 1 : 0, 10);
-  let offset = HEADER_SIZE + msg.copy(out, HEADER_SIZE, HEADER_SIZE, query.questionEnd);
+  out.writeUInt16BE(query.id, offset);
+  out.writeUInt16BE(flags, offset + 2);
+  out.writeUInt16BE(query.questionEnd > HEADER_SIZE ? 1 : 0, offset + 4);
+  out.writeUInt16BE(truncated ? 0 : reply.ancount, offset + 6);
+  out.writeUInt16BE(truncated || !reply.soaTail ? 0 : 1, offset + 8);
+  out.writeUInt16BE(query.edns ? 1 : 0, offset + 10);
+  let at = offset + HEADER_SIZE + msg.copy(out, offset + HEADER_SIZE, HEADER_SIZE, query.questionEnd);
   if (!truncated) {
-    if (reply.answer) offset += reply.answer.copy(out, offset);
+    if (reply.answer) at += reply.answer.copy(out, at);
     if (reply.soaTail) {
-      out.writeUInt16BE(0xc000 | reply.soaOwnerOffset, offset);
-      offset += 2 + reply.soaTail.copy(out, offset + 2);
+      out.writeUInt16BE(0xc000 | reply.soaOwnerOffset, at);
+      at += 2 + reply.soaTail.copy(out, at + 2);
     }
   }
-  if (query.edns) writeOpt(out, offset, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk);
+  if (query.edns) writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk);
+  return length;
+}
+
+export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): Buffer {
+  const out = Buffer.allocUnsafe(responseLength(query, reply, opts.limit));
+  writeResponseAt(out, 0, msg, query, reply, opts);
   return out;
 }
 

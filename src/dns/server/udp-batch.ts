@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { DnsEngine, Peer } from '../engine.ts';
+import type { UdpListener } from './udp.ts';
+
+/** The native addon in native/udp-batch: recvmmsg/sendmmsg with one JavaScript call per batch. */
+interface BatchAddon {
+  ADDR_SIZE: number;
+  open(
+    host: string,
+    port: number,
+    ipv6: boolean,
+    slots: number,
+    slotSize: number,
+    inSlab: Buffer,
+    inLens: Uint32Array,
+    addrSlab: Buffer,
+    outSlab: Buffer,
+    outLens: Uint32Array,
+    onBatch: (count: number) => void,
+  ): { port: number; close(): void };
+}
+
+const ADDON_PATH = new URL('../../../native/udp-batch/build/udp_batch.node', import.meta.url).pathname;
+const SLOTS = 64;
+/** Largest UDP query we read and largest answer we write; dns.udpPayloadSize is capped at 4096. */
+const SLOT_SIZE = 4096;
+
+let cached: BatchAddon | null | undefined;
+
+/** The addon, or null with the reason when it is not built or does not load (then plain dgram serves). */
+export function loadBatchAddon(): { addon: BatchAddon | null; reason?: string } {
+  if (cached !== undefined) return { addon: cached };
+  if (process.env.DRIAD_UDP_BATCH === '0') return { addon: (cached = null), reason: 'disabled by DRIAD_UDP_BATCH=0' };
+  if (!existsSync(ADDON_PATH)) return { addon: (cached = null), reason: `${ADDON_PATH} is not built (npm run build:native)` };
+  try {
+    cached = createRequire(import.meta.url)(ADDON_PATH) as BatchAddon;
+    return { addon: cached };
+  } catch (err) {
+    return { addon: (cached = null), reason: `cannot load ${ADDON_PATH}: ${(err as Error).message}` };
+  }
+}
+
+/** Formats the sender of slot `index` only when asked (logs), from the sockaddr the kernel wrote. */
+class SlotPeer implements Peer {
+  index = 0;
+  readonly #addrs: Buffer;
+  readonly #addrSize: number;
+  constructor(addrs: Buffer, addrSize: number) {
+    this.#addrs = addrs;
+    this.#addrSize = addrSize;
+  }
+  get address(): string {
+    const at = this.index * this.#addrSize;
+    const family = this.#addrs.readUInt16LE(at);
+    if (family === 2) return [...this.#addrs.subarray(at + 4, at + 8)].join('.');
+    const groups: string[] = [];
+    for (let i = 0; i < 8; i++) groups.push(this.#addrs.readUInt16BE(at + 8 + 2 * i).toString(16));
+    return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+  }
+}
+
+export function listenUdpBatched(addon: BatchAddon, engine: DnsEngine, host: string, port: number): UdpListener {
+  const inSlab = Buffer.alloc(SLOTS * SLOT_SIZE);
+  const outSlab = Buffer.alloc(SLOTS * SLOT_SIZE);
+  const addrs = Buffer.alloc(SLOTS * addon.ADDR_SIZE);
+  const inLens = new Uint32Array(SLOTS);
+  const outLens = new Uint32Array(SLOTS);
+  const peer = new SlotPeer(addrs, addon.ADDR_SIZE);
+
+  const onBatch = (count: number): void => {
+    for (let i = 0; i < count; i++) {
+      peer.index = i;
+      const length = inLens[i] as number;
+      if (length === 0) {
+        engine.drop('udp', `datagram larger than ${SLOT_SIZE} bytes`, peer);
+        continue;
+      }
+      const start = i * SLOT_SIZE;
+      outLens[i] = engine.handleInto(inSlab.subarray(start, start + length), 'udp', peer, outSlab, start);
+    }
+  };
+  const socket = addon.open(host, port, host.includes(':'), SLOTS, SLOT_SIZE, inSlab, inLens, addrs, outSlab, outLens, onBatch);
+  return {
+    address: host,
+    port: socket.port,
+    close: async () => socket.close(),
+  };
+}
