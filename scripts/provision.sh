@@ -25,6 +25,11 @@ ensure_deps() {
   fi
 }
 
+# The native batched-UDP addon (optional: driad falls back to node:dgram without it).
+ensure_native() {
+  bash scripts/build-native.sh
+}
+
 # Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
 DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
 

@@ -81,7 +81,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   const tcp: TcpListener[] = [];
   const tcpOptions = () => ({ idleTimeoutMs: served.config.dns.tcpIdleTimeoutMs, maxConnections: served.config.dns.tcpMaxConnections });
   let http: HttpListener | undefined;
-  const { addon, reason } = loadBatchAddon();
+  const { addon, reason } = config.dns.udpBatch ? loadBatchAddon() : { addon: null, reason: 'dns.udpBatch is false' };
   if (!addon) log.warn(`UDP without batching (recvmmsg/sendmmsg): ${reason}`);
   try {
     const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port) : listenUdp(engine, host, port));

@@ -12,6 +12,7 @@ export function defaultConfig(): Config {
       tcpIdleTimeoutMs: 10_000,
       tcpMaxConnections: 1000,
       queryLog: false,
+      udpBatch: true,
     },
     http: { listen: '127.0.0.1:8080' },
     zones: { directory: new URL('../../zones', import.meta.url).pathname },

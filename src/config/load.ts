@@ -25,6 +25,7 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['DRIAD_ADMIN_TOKEN', ['http', 'adminToken']],
   ['DRIAD_LOG_LEVEL', ['log', 'level']],
   ['DRIAD_QUERY_LOG', ['dns', 'queryLog']],
+  ['DRIAD_UDP_BATCH', ['dns', 'udpBatch']],
   ['AMT_RELAY_ENABLED', ['amtRelay', 'enabled']],
   ['AMT_RELAY_TYPE', ['amtRelay', 'relayType']],
   ['AMT_RELAY_PUBLIC_IP', ['amtRelay', 'amtRelayPublicIP']],

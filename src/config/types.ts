@@ -45,6 +45,8 @@ export interface Config {
     tcpIdleTimeoutMs: number;
     tcpMaxConnections: number;
     queryLog: boolean;
+    /** Receive and send UDP in batches through the native addon (falls back to node:dgram when it is not built). */
+    udpBatch: boolean;
   };
   http: {
     listen: string;

@@ -160,6 +160,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
     tcpIdleTimeoutMs: dnsS.int('tcpIdleTimeoutMs', 100, 600_000),
     tcpMaxConnections: dnsS.int('tcpMaxConnections', 1, 100_000),
     queryLog: dnsS.bool('queryLog'),
+    udpBatch: dnsS.bool('udpBatch'),
   };
   if (dns.listen.length === 0) throw new ConfigError('dns.listen', 'needs at least one address');
   dnsS.done();

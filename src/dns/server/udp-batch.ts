@@ -26,18 +26,21 @@ const SLOTS = 64;
 /** Largest UDP query we read and largest answer we write; dns.udpPayloadSize is capped at 4096. */
 const SLOT_SIZE = 4096;
 
-let cached: BatchAddon | null | undefined;
+type Loaded = { addon: BatchAddon; reason?: undefined } | { addon: null; reason: string };
+let loaded: Loaded | undefined;
 
-/** The addon, or null with the reason when it is not built or does not load (then plain dgram serves). */
-export function loadBatchAddon(): { addon: BatchAddon | null; reason?: string } {
-  if (cached !== undefined) return { addon: cached };
-  if (process.env.DRIAD_UDP_BATCH === '0') return { addon: (cached = null), reason: 'disabled by DRIAD_UDP_BATCH=0' };
-  if (!existsSync(ADDON_PATH)) return { addon: (cached = null), reason: `${ADDON_PATH} is not built (npm run build:native)` };
+/** The addon, or null with the reason when it is not built or does not load (then node:dgram serves). */
+export function loadBatchAddon(): Loaded {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): Loaded {
+  if (!existsSync(ADDON_PATH)) return { addon: null, reason: `${ADDON_PATH} is not built (npm run build:native)` };
   try {
-    cached = createRequire(import.meta.url)(ADDON_PATH) as BatchAddon;
-    return { addon: cached };
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as BatchAddon };
   } catch (err) {
-    return { addon: (cached = null), reason: `cannot load ${ADDON_PATH}: ${(err as Error).message}` };
+    return { addon: null, reason: `cannot load ${ADDON_PATH}: ${(err as Error).message}` };
   }
 }
 
