@@ -74,6 +74,42 @@ serverOptions(program.command('check-config').description('validate the config a
   console.log(`config OK (${config.source ?? 'embedded default'}); zones: ${zones.map((z) => z.origin).join(', ')}`);
 });
 
+function serverUrl(opts: { server?: string }): string {
+  if (opts.server) return opts.server;
+  if (process.env.DRIAD_SERVER) return process.env.DRIAD_SERVER;
+  const listen = loadConfig({}).http.listen;
+  return `http://${listen.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:')}`;
+}
+
+const serverOption = new Option('--server <url>', 'driad HTTP address (default: env DRIAD_SERVER, else http.listen of the config)');
+
+program
+  .command('relays')
+  .description('show the relays of a running driad: state, reason, load, RTT, signals')
+  .addOption(serverOption)
+  .option('--json', 'print the API JSON')
+  .action(async (opts: { server?: string; json?: boolean }) => {
+    const { getJson } = await import('./cli/client.ts');
+    const { formatRelays } = await import('./cli/format.ts');
+    const body = await getJson(serverUrl(opts), '/api/v1/relays');
+    console.log(opts.json ? JSON.stringify(body, null, 2) : formatRelays(body as Parameters<typeof formatRelays>[0]));
+  });
+
+program
+  .command('explain <source>')
+  .description('why a running driad answers a multicast source the way it does')
+  .addOption(serverOption)
+  .option('--client <ip>', 'client or resolver address, as EDNS Client Subnet would carry it')
+  .option('--json', 'print the API JSON')
+  .action(async (source: string, opts: { server?: string; client?: string; json?: boolean }) => {
+    const { getJson } = await import('./cli/client.ts');
+    const { formatExplain } = await import('./cli/format.ts');
+    const query = new URLSearchParams({ source });
+    if (opts.client) query.set('client', opts.client);
+    const body = await getJson(serverUrl(opts), `/api/v1/explain?${query}`);
+    console.log(opts.json ? JSON.stringify(body, null, 2) : formatExplain(body as Parameters<typeof formatExplain>[0]));
+  });
+
 program.parseAsync().catch((err: unknown) => {
   console.error(`driad: ${(err as Error).message}`);
   process.exit(1);

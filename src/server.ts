@@ -1,16 +1,16 @@
 import { listenHttp, type HttpListener } from './api/http.ts';
-import { relayList } from './config/validate.ts';
-import { parseHostPort } from './config/validate.ts';
+import { relayList, parseHostPort, type DiscoveredMx } from './config/validate.ts';
 import type { Config, RelayConfig } from './config/types.ts';
 import { Catalog, serveZone } from './dns/catalog.ts';
 import { DnsEngine } from './dns/engine.ts';
 import { listenTcp, type TcpListener } from './dns/server/tcp.ts';
 import { listenUdp, type UdpListener } from './dns/server/udp.ts';
 import { listenUdpBatched, loadBatchAddon } from './dns/server/udp-batch.ts';
-import { prepareDecision } from './driad/answers.ts';
-import { decide } from './driad/selection.ts';
+import { compilePolicy, rankingInputs, type CompiledPolicy } from './driad/selection.ts';
 import { driadSynthesizer, type DecisionHolder } from './driad/synthesizer.ts';
-import { HealthStore } from './health/store.ts';
+import { buildTable } from './driad/table.ts';
+import { HealthStore, type HealthPolicy } from './health/store.ts';
+import type { TrafficOpsInventory } from './inventory/traffic-ops.ts';
 import { BadInputReporter } from './telemetry/bad-input.ts';
 import type { Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
@@ -28,15 +28,22 @@ export interface Driad {
   stop(drainMs?: number): Promise<void>;
 }
 
-interface Served {
+/** Everything built from one config (and the current inventory): swapped whole on reload. */
+export interface Served {
   config: Config;
   relays: RelayConfig[];
+  policy: CompiledPolicy;
   catalog: Catalog;
 }
 
-/** Zones and relays for a config, or an error naming the file, line or key; touches nothing live. */
-function buildServed(config: Config, holder: DecisionHolder): Served {
-  const relays = relayList(config);
+function healthPolicy(config: Config): HealthPolicy {
+  return { ...config.health };
+}
+
+/** Zones, relays and policy for a config, or an error naming the file, line or key; touches nothing live. */
+function buildServed(config: Config, holder: DecisionHolder, discovered: readonly DiscoveredMx[]): Served {
+  const relays = relayList(config, discovered);
+  const policy = compilePolicy(config.policy, config.driad);
   const zones = loadZoneDirectory(config.zones.directory);
   for (const [i, origin] of config.driad.reverseZones.entries()) {
     if (!zones.some((z) => z.origin === origin)) {
@@ -46,35 +53,54 @@ function buildServed(config: Config, holder: DecisionHolder): Served {
   const reverse = new Set(config.driad.reverseZones);
   const catalog = new Catalog(
     zones.map((zone) => {
-      const underAmt = zone.origin === 'amt.in-addr.arpa' || zone.origin === 'amt.ip6.arpa' || /\.amt\.(in-addr|ip6)\.arpa$/.test(zone.origin);
+      const underAmt = /(^|\.)amt\.(in-addr|ip6)\.arpa$/.test(zone.origin);
       const synth = underAmt || reverse.has(zone.origin) ? driadSynthesizer(zone.origin, holder) : null;
       return serveZone(zone, synth);
     }),
   );
-  return { config, relays, catalog };
+  return { config, relays, policy, catalog };
 }
 
 export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   const metrics = new Metrics();
   const badInput = new BadInputReporter(log, metrics, config.log.badInputIntervalMs);
-  const health = new HealthStore(relayList(config));
-  const holder: DecisionHolder = { current: prepareDecision(decide(relayList(config), health, config.driad)) };
-  let served = buildServed(config, holder);
+  let discovered: DiscoveredMx[] = [];
+  const health = new HealthStore(relayList(config, discovered), healthPolicy(config));
+  const holder = {} as DecisionHolder;
+  let served = buildServed(config, holder, discovered);
 
-  const recompute = metrics.counter('driad_decision_recomputations_total', 'Times the decision table was rebuilt');
-  const transitions = metrics.counter('driad_relay_state_transitions_total', 'Relay state changes');
-  const recomputeDecision = (): void => {
-    holder.current = prepareDecision(decide(served.relays, health, served.config.driad));
-    recompute.inc();
+  const recomputations = metrics.counter('driad_decision_recomputations_total', 'Times the decision table was rebuilt');
+  let ranking = '';
+  const recompute = (): void => {
+    ranking = rankingInputs(served.relays, health, served.policy);
+    holder.current = buildTable(served.relays, health, served.policy, metrics);
+    recomputations.inc();
   };
-  health.onChange((generation, changed) => {
-    transitions.inc();
-    recomputeDecision();
-    log.info({ relay: changed.name, state: changed.state, reason: changed.reason, source: changed.source, generation }, `relay ${changed.name} is now ${changed.state}`);
+  recompute();
+  health.onSignals(() => {
+    if (rankingInputs(served.relays, health, served.policy) !== ranking) recompute();
   });
-  metrics.gauge('driad_relay_up', 'Relay state: 1 when up or degraded', () =>
-    health.all().map((s) => [{ relay: s.name, state: s.state }, s.state === 'up' || s.state === 'degraded' ? 1 : 0]),
-  );
+
+  health.onChange((generation, changed, from) => {
+    metrics.counter('driad_relay_state_transitions_total', 'Relay state changes', { relay: changed.name, from, to: changed.state }).inc();
+    recompute();
+    log.info(
+      { relay: changed.name, from, state: changed.state, reason: changed.reason, source: changed.source, generation },
+      `relay ${changed.name} is now ${changed.state}: ${changed.reason}`,
+    );
+  });
+
+  const applyRelays = (): void => {
+    served = { ...served, relays: relayList(served.config, discovered) };
+    health.reconcile(served.relays, healthPolicy(served.config));
+    recompute();
+  };
+
+  let inventory: TrafficOpsInventory | null = null;
+  if (config.trafficOps) {
+    const { TrafficOpsInventory } = await import('./inventory/traffic-ops.ts');
+    inventory = new TrafficOpsInventory({ ...config.trafficOps }, { log, metrics, badInput });
+  }
 
   const engine = new DnsEngine(engineOptions(served), log, metrics, badInput);
   const udp: UdpListener[] = [];
@@ -106,22 +132,41 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
         health,
         metrics,
         badInput,
-        adminToken: () => served.config.http.adminToken,
-        decision: () => holder.current.decision,
-        relays: () => served.relays,
+        served: () => served,
+        table: () => holder.current,
+        inventory: () => inventory?.status() ?? null,
       },
       h.host,
       h.port,
     );
   } catch (err) {
     await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close(0)), http?.close()]);
+    health.close();
     throw err;
   }
   metrics.gauge('driad_dns_tcp_connections', 'Open DNS TCP connections', () => [[{}, tcp.reduce((n, t) => n + t.connections(), 0)]]);
+  metrics.gauge('driad_relay_state', 'Relay state: 1 for the state the relay is in', () =>
+    health.all().map((s) => [{ relay: s.name, state: s.state }, 1]),
+  );
+  metrics.gauge('driad_signal_age_seconds', 'Age of the newest signal per relay, source and kind', () =>
+    served.relays.flatMap((r) => health.signals(r.name).map((s): [Record<string, string>, number] => [{ relay: r.name, source: s.source, kind: s.kind }, s.ageMs / 1000])),
+  );
 
   for (const u of udp) log.info({ address: u.address, port: u.port, udpBatch: addon !== null }, `DNS listening on ${u.address}:${u.port} (UDP and TCP)`);
   log.info({ address: http.address, port: http.port }, `HTTP listening on ${http.address}:${http.port}`);
   log.info({ zones: served.catalog.zones.map((z) => z.origin), relays: served.relays.map((r) => r.name) }, 'serving');
+
+  if (inventory) {
+    // DNS already serves; give the saved inventory and a first poll a short while before returning.
+    const started = inventory
+      .start((relays) => {
+        discovered = relays;
+        applyRelays();
+        log.info({ relays: relays.map((r) => r.hostName) }, `inventory: ${relays.length} MX relay(s) from Traffic Ops`);
+      })
+      .catch((err: unknown) => log.error(`inventory: ${(err as Error).message}`));
+    await Promise.race([started, new Promise((resolve) => setTimeout(resolve, Math.min(config.trafficOps?.timeoutMs ?? 0, 3000)).unref())]);
+  }
 
   const httpBound = http;
   return {
@@ -131,17 +176,22 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
     metrics,
     config: () => served.config,
     reload(next: Config) {
-      const candidate = buildServed(next, holder);
+      const candidate = buildServed(next, holder, discovered);
       if (next.dns.listen.join() !== served.config.dns.listen.join() || next.http.listen !== served.config.http.listen) {
         log.warn('listen addresses changed in the config: they take effect at the next restart');
       }
+      if (JSON.stringify(next.trafficOps) !== JSON.stringify(served.config.trafficOps)) {
+        log.warn('trafficOps settings changed in the config: they take effect at the next restart');
+      }
       served = candidate;
-      health.reconcile(served.relays);
-      recomputeDecision();
+      health.reconcile(served.relays, healthPolicy(served.config));
+      recompute();
       engine.update(engineOptions(served));
       log.info({ zones: served.catalog.zones.map((z) => z.origin) }, 'reloaded config and zones');
     },
     async stop(drainMs = 5000) {
+      await inventory?.stop();
+      health.close();
       await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close(drainMs)), httpBound.close()]);
     },
   };

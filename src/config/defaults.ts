@@ -25,9 +25,13 @@ export function defaultConfig(): Config {
       amtRelayPublicIP: '69.25.95.1',
       ipfixPort: 4739,
       precedence: 10,
+      maxTunnels: 500_000,
     },
-    gateway: { publicIP: '192.0.2.10', precedence: 20 },
+    gateway: { publicIP: '192.0.2.10', precedence: 20, maxTunnels: 1000 },
     relays: [],
+    trafficOps: null,
+    health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000 },
+    policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
     log: { level: 'info', badInputIntervalMs: 10_000 },
   };
 }

@@ -35,6 +35,7 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['GNMI_TLS_SKIP_VERIFY', ['amtRelay', 'gnmiTLSSkipVerify']],
   ['IPFIX_PORT', ['amtRelay', 'ipfixPort']],
   ['GATEWAY_PUBLIC_IP', ['gateway', 'publicIP']],
+  ['TRAFFIC_OPS_PASSWORD', ['trafficOps', 'password']],
 ];
 
 /** Layers, later wins: embedded default, YAML file, environment, command-line flags. */
@@ -46,6 +47,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   layers.push(cliLayer(overrides));
   const merged = layers.reduce((acc, layer) => deepMerge(acc, layer), {} as Raw);
   delete merged.source;
+  // With Traffic Ops discovery, an amtRelayPublicIP set by the operator overrides it; the embedded default's does not.
+  const setByOperator = layers.slice(1).some((l) => (l.amtRelay as Raw | undefined)?.amtRelayPublicIP !== undefined);
+  if (merged.trafficOps && !setByOperator) delete (merged.amtRelay as Raw).amtRelayPublicIP;
   return validateConfig(merged, file);
 }
 

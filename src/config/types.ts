@@ -14,6 +14,12 @@ export interface RelayConfig {
   discoveryOptional: boolean;
   /** State at start, until an operator or a collector says otherwise. */
   state: RelayState;
+  /** Tunnels it can carry; tunnel signals are judged against it. */
+  maxTunnels?: number;
+  /** Link speed in bit/s; bandwidth signals are judged against it. */
+  linkBps?: number;
+  /** Where the relay came from. */
+  origin: 'config' | 'traffic-ops';
 }
 
 /** The seed's Helm values for a Juniper MX hardware relay, accepted as written there. */
@@ -28,12 +34,60 @@ export interface AmtRelayValues {
   ipfixPort: number;
   gnmiTarget?: string;
   precedence: number;
+  maxTunnels: number;
+  linkBps?: number;
 }
 
 export interface GatewayValues {
   publicIP?: string;
   publicIPv6?: string;
   precedence: number;
+  maxTunnels: number;
+  linkBps?: number;
+}
+
+/** Apache Traffic Ops auto-discovery of the MX relays in our cachegroup. */
+export interface TrafficOpsConfig {
+  url: string;
+  username: string;
+  password: string;
+  cachegroup: string;
+  profile: string;
+  schedule: string;
+  timeoutMs: number;
+  stateFile: string;
+  tlsSkipVerify: boolean;
+}
+
+export interface HealthConfig {
+  downAfter: number;
+  upAfter: number;
+  minHoldMs: number;
+  degradedUtilization: number;
+  fullUtilization: number;
+  /** Max age of a signal that does not say its own. */
+  defaultMaxAgeMs: number;
+}
+
+export interface SourceRule {
+  prefix: string;
+  relays: string[];
+}
+
+export interface ClientRule {
+  prefix: string;
+  prefer: string[];
+}
+
+export interface PolicyConfig {
+  /** Candidate relays per multicast source prefix (longest prefix wins); all relays when none matches. */
+  sources: SourceRule[];
+  /** Relays to rank first for clients (EDNS Client Subnet, else the resolver) in a prefix. */
+  clients: ClientRule[];
+  /** Relays at or above this tunnel utilization rank after those below it. */
+  capacityThreshold: number;
+  /** RTTs within the same band of this many ms count as equal, so noise does not reorder relays. */
+  rttBandMs: number;
 }
 
 export interface Config {
@@ -65,6 +119,9 @@ export interface Config {
   gateway: GatewayValues;
   /** Extra relays beyond the MX and the gateway. */
   relays: RelayConfig[];
+  trafficOps: TrafficOpsConfig | null;
+  health: HealthConfig;
+  policy: PolicyConfig;
   log: {
     level: string;
     badInputIntervalMs: number;

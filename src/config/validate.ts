@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
-import { RELAY_STATES, type Config, type RelayConfig } from './types.ts';
+import cron from 'node-cron';
+import { parsePrefix } from '../driad/prefix.ts';
+import { RELAY_STATES, type Config, type HealthConfig, type PolicyConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export class ConfigError extends Error {
   readonly key: string;
@@ -79,6 +81,22 @@ class Section {
     return String(v);
   }
 
+  number(name: string, min: number, max: number): number {
+    const v = this.#take(name);
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) {
+      throw new ConfigError(this.key(name), `must be a number from ${min} to ${max} (got ${show(v)})`);
+    }
+    return n;
+  }
+
+  optInt(name: string, min: number, max: number): number | undefined {
+    const v = this.#raw[name];
+    if (v !== undefined && v !== null) return this.int(name, min, max);
+    this.#seen.add(name);
+    return undefined;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[]): T {
     const v = this.#take(name);
     if (typeof v !== 'string' || !allowed.includes(v as T)) {
@@ -138,6 +156,9 @@ function relay(raw: unknown, key: string): RelayConfig {
     precedence: s.int('precedence', 0, 255),
     discoveryOptional: s.raw('discoveryOptional') === undefined ? false : s.bool('discoveryOptional'),
     state: s.raw('state') === undefined ? 'up' : s.oneOf('state', RELAY_STATES),
+    maxTunnels: s.optInt('maxTunnels', 1, 100_000_000),
+    linkBps: s.optInt('linkBps', 1, Number.MAX_SAFE_INTEGER),
+    origin: 'config',
   };
   s.done();
   if (!r.ipv4 && !r.ipv6) throw new ConfigError(key, 'needs ipv4 or ipv6');
@@ -200,6 +221,8 @@ export function validateConfig(raw: unknown, source?: string): Config {
     ipfixPort: amtS.int('ipfixPort', 1, 65535),
     gnmiTarget: amtS.optString('gnmiTarget'),
     precedence: amtS.int('precedence', 0, 255),
+    maxTunnels: amtS.int('maxTunnels', 1, 100_000_000),
+    linkBps: amtS.optInt('linkBps', 1, Number.MAX_SAFE_INTEGER),
   };
   if (amtRelay.amtRelayPublicIP !== undefined && isIP(amtRelay.amtRelayPublicIP) === 0) {
     throw new ConfigError('amtRelay.amtRelayPublicIP', `must be an IP address (got ${show(amtRelay.amtRelayPublicIP)})`);
@@ -207,8 +230,9 @@ export function validateConfig(raw: unknown, source?: string): Config {
   if (amtRelay.gnmiTarget !== undefined && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(amtRelay.gnmiTarget)) {
     throw new ConfigError('amtRelay.gnmiTarget', `must be HOST:PORT (got ${show(amtRelay.gnmiTarget)})`);
   }
-  if (amtRelay.enabled && amtRelay.relayType === 'juniper' && !amtRelay.amtRelayPublicIP) {
-    throw new ConfigError('amtRelay.amtRelayPublicIP', 'is required when amtRelay.enabled is true and relayType is juniper');
+  const trafficOps = trafficOpsSection(root.raw('trafficOps'));
+  if (amtRelay.enabled && amtRelay.relayType === 'juniper' && !amtRelay.amtRelayPublicIP && !trafficOps) {
+    throw new ConfigError('amtRelay.amtRelayPublicIP', 'is required when amtRelay.enabled is true, relayType is juniper and trafficOps discovery is not configured');
   }
   if (amtRelay.gnmiAuthMode !== 'tls' && !amtRelay.gnmiUsername) {
     throw new ConfigError('amtRelay.gnmiUsername', `is required when gnmiAuthMode is ${amtRelay.gnmiAuthMode}`);
@@ -220,6 +244,8 @@ export function validateConfig(raw: unknown, source?: string): Config {
     publicIP: gwS.optIp('publicIP', 4),
     publicIPv6: gwS.optIp('publicIPv6', 6),
     precedence: gwS.int('precedence', 0, 255),
+    maxTunnels: gwS.int('maxTunnels', 1, 100_000_000),
+    linkBps: gwS.optInt('linkBps', 1, Number.MAX_SAFE_INTEGER),
   };
   gwS.done();
 
@@ -232,27 +258,130 @@ export function validateConfig(raw: unknown, source?: string): Config {
   };
   logS.done();
 
+  const health = healthSection(root.section('health'));
+  const policy = policySection(root.section('policy'));
+
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log };
-  relayList(config); // name clashes and an empty list fail here, at load
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, health, policy };
+  const names = new Set(relayList(config, []).map((r) => r.name));
+  checkPolicyRelays(policy, names);
   return config;
 }
 
-/** Every relay the config names: the MX from the Helm values, the gateway, then any extra relays. */
-export function relayList(config: Config): RelayConfig[] {
+function trafficOpsSection(raw: unknown): TrafficOpsConfig | null {
+  if (raw === undefined || raw === null) return null;
+  const s = new Section(raw, 'trafficOps');
+  const url = s.string('url');
+  if (!/^https?:\/\/[^\s/]+/.test(url)) throw new ConfigError('trafficOps.url', `must be an http(s) URL (got ${show(url)})`);
+  const to: TrafficOpsConfig = {
+    url: url.replace(/\/+$/, ''),
+    username: s.string('username'),
+    password: s.string('password'),
+    cachegroup: s.string('cachegroup'),
+    profile: s.raw('profile') === undefined ? 'AMT_RELAY_MX_PROFILE' : s.string('profile'),
+    schedule: s.raw('schedule') === undefined ? '*/30 * * * * *' : s.string('schedule'),
+    timeoutMs: s.raw('timeoutMs') === undefined ? 10_000 : s.int('timeoutMs', 100, 300_000),
+    stateFile: s.raw('stateFile') === undefined ? '.driad-state/traffic-ops-inventory.json' : s.string('stateFile'),
+    tlsSkipVerify: s.raw('tlsSkipVerify') === undefined ? false : s.bool('tlsSkipVerify'),
+  };
+  if (!cron.validate(to.schedule)) throw new ConfigError('trafficOps.schedule', `is not a valid cron expression (got ${show(to.schedule)})`);
+  s.done();
+  return to;
+}
+
+function healthSection(s: Section): HealthConfig {
+  const h: HealthConfig = {
+    downAfter: s.int('downAfter', 1, 100),
+    upAfter: s.int('upAfter', 1, 100),
+    minHoldMs: s.int('minHoldMs', 0, 3_600_000),
+    degradedUtilization: s.number('degradedUtilization', 0.01, 10),
+    fullUtilization: s.number('fullUtilization', 0.01, 10),
+    defaultMaxAgeMs: s.int('defaultMaxAgeMs', 1, 86_400_000),
+  };
+  if (h.degradedUtilization >= h.fullUtilization) {
+    throw new ConfigError('health.degradedUtilization', `must be below health.fullUtilization (${h.degradedUtilization} >= ${h.fullUtilization})`);
+  }
+  s.done();
+  return h;
+}
+
+function policySection(s: Section): PolicyConfig {
+  const prefix = (r: Section): string => {
+    const text = r.string('prefix');
+    try {
+      return parsePrefix(text).text;
+    } catch (err) {
+      throw new ConfigError(r.key('prefix'), (err as Error).message);
+    }
+  };
+  const names = (r: Section, key: string): string[] => {
+    const list = r.list(key);
+    if (list.length === 0 || list.some((n) => typeof n !== 'string')) throw new ConfigError(r.key(key), 'must be a non-empty list of relay names');
+    return list as string[];
+  };
+  const p: PolicyConfig = {
+    sources: s.list('sources').map((raw, i) => {
+      const r = new Section(raw, `policy.sources[${i}]`);
+      const rule = { prefix: prefix(r), relays: names(r, 'relays') };
+      r.done();
+      return rule;
+    }),
+    clients: s.list('clients').map((raw, i) => {
+      const r = new Section(raw, `policy.clients[${i}]`);
+      const rule = { prefix: prefix(r), prefer: names(r, 'prefer') };
+      r.done();
+      return rule;
+    }),
+    capacityThreshold: s.number('capacityThreshold', 0.01, 1),
+    rttBandMs: s.number('rttBandMs', 0, 10_000),
+  };
+  s.done();
+  return p;
+}
+
+/** Policy lists name relays from the config, or a kind ('juniper', 'linux') for relays discovered at run time. */
+function checkPolicyRelays(policy: PolicyConfig, names: Set<string>): void {
+  const check = (list: string[], key: string): void => {
+    list.forEach((name, j) => {
+      if (!names.has(name) && name !== 'juniper' && name !== 'linux') {
+        throw new ConfigError(`${key}[${j}]`, `no relay named ${show(name)} (relays: ${[...names].join(', ')}; or a kind: juniper, linux)`);
+      }
+    });
+  };
+  policy.sources.forEach((r, i) => check(r.relays, `policy.sources[${i}].relays`));
+  policy.clients.forEach((r, i) => check(r.prefer, `policy.clients[${i}].prefer`));
+}
+
+/** The MX relays Traffic Ops reports, as the inventory hands them over. */
+export interface DiscoveredMx {
+  hostName: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/**
+ * Every relay: the MX (from amtRelayPublicIP when set, else each MX Traffic Ops discovered),
+ * the gateway, then any extra relays from the config.
+ */
+export function relayList(config: Config, discovered: readonly DiscoveredMx[]): RelayConfig[] {
   const out: RelayConfig[] = [];
   const { amtRelay, gateway } = config;
-  if (amtRelay.enabled && amtRelay.relayType === 'juniper' && amtRelay.amtRelayPublicIP) {
+  const mx = (name: string, ipv4: string | undefined, ipv6: string | undefined, origin: RelayConfig['origin']): RelayConfig => ({
+    name,
+    kind: 'juniper',
+    ipv4,
+    ipv6,
+    precedence: amtRelay.precedence,
+    discoveryOptional: false,
+    state: 'up',
+    maxTunnels: amtRelay.maxTunnels,
+    linkBps: amtRelay.linkBps,
+    origin,
+  });
+  if (amtRelay.enabled && amtRelay.relayType === 'juniper') {
     const ip = amtRelay.amtRelayPublicIP;
-    out.push({
-      name: 'mx',
-      kind: 'juniper',
-      ipv4: isIP(ip) === 4 ? ip : undefined,
-      ipv6: isIP(ip) === 6 ? ip : undefined,
-      precedence: amtRelay.precedence,
-      discoveryOptional: false,
-      state: 'up',
-    });
+    if (ip) out.push(mx('mx', isIP(ip) === 4 ? ip : undefined, isIP(ip) === 6 ? ip : undefined, 'config'));
+    else for (const d of discovered) out.push(mx(d.hostName, d.ipv4, d.ipv6, 'traffic-ops'));
   }
   if (gateway.publicIP || gateway.publicIPv6) {
     out.push({
@@ -263,14 +392,23 @@ export function relayList(config: Config): RelayConfig[] {
       precedence: gateway.precedence,
       discoveryOptional: false,
       state: 'up',
+      maxTunnels: gateway.maxTunnels,
+      linkBps: gateway.linkBps,
+      origin: 'config',
     });
   }
   for (const [i, r] of config.relays.entries()) {
-    if (out.some((o) => o.name === r.name)) throw new ConfigError(`relays[${i}].name`, `duplicate relay name ${show(r.name)}`);
+    if (out.some((o) => o.name === r.name && o.origin === 'config')) throw new ConfigError(`relays[${i}].name`, `duplicate relay name ${show(r.name)}`);
     out.push(r);
   }
-  if (out.length === 0) {
-    throw new ConfigError('gateway.publicIP', 'no relay configured: set amtRelay.amtRelayPublicIP, gateway.publicIP or relays');
+  // A discovered MX whose host name a configured relay already uses yields to the configured one.
+  const configured = new Set(out.filter((r) => r.origin === 'config').map((r) => r.name));
+  for (let i = out.length - 1; i >= 0; i--) {
+    const r = out[i] as RelayConfig;
+    if (r.origin === 'traffic-ops' && configured.has(r.name)) out.splice(i, 1);
+  }
+  if (out.length === 0 && !config.trafficOps) {
+    throw new ConfigError('gateway.publicIP', 'no relay configured: set amtRelay.amtRelayPublicIP, gateway.publicIP, relays or trafficOps');
   }
   return out;
 }

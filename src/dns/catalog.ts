@@ -2,11 +2,21 @@ import { encodeName, encodeRdata, typeCode } from './packet.ts';
 import { QTYPE } from './wire/constants.ts';
 import { joinRRsets, rrTail, wireRRset, type WireRRset } from './wire/rr.ts';
 import type { Zone, ZoneRecord } from '../zones/zone.ts';
+import type { Peer } from './peer.ts';
+import type { ClientSubnet } from './wire/ecs.ts';
+
+/** What a synthesizer may read about the asker, and where it says how much of the client address the answer depends on. */
+export interface SynthContext {
+  peer: Peer;
+  ecs: ClientSubnet | null;
+  /** Out: ECS scope prefix length of the answer (0: the same for every client). */
+  scope: number;
+}
 
 /** Answers a zone can make up for names that are not in its file (DRIAD synthesis). */
 export interface Synthesizer {
   /** RRsets by QTYPE for a name it serves, 'empty' for a name that exists without data, null for a name it does not know. */
-  lookup(qname: string): ReadonlyMap<number, WireRRset> | 'empty' | null;
+  lookup(qname: string, ctx: SynthContext): ReadonlyMap<number, WireRRset> | 'empty' | null;
 }
 
 export interface ServedZone {

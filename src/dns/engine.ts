@@ -10,10 +10,9 @@ import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/re
 
 export type Transport = 'udp' | 'tcp';
 
-/** Who sent a message; read only when something needs it (logs), so transports can format it lazily. */
-export interface Peer {
-  readonly address: string;
-}
+import type { Peer } from './peer.ts';
+
+export type { Peer };
 
 export interface EngineOptions {
   catalog: Catalog;
@@ -84,7 +83,8 @@ export class DnsEngine {
     const p = this.#pending;
     if (parsed.ok) {
       p.query = parsed.query;
-      p.reply = respond(this.options.catalog, parsed.query);
+      p.reply = respond(this.options.catalog, parsed.query, peer);
+      if (p.reply.problem) this.#badInput.report('dns', RCODE_NAME[p.reply.rcode] ?? String(p.reply.rcode), p.reply.problem, peer.address);
       p.limit = transport === 'udp' ? udpLimit(parsed.query, this.options.udpPayloadSize) : TCP_LIMIT;
       return p;
     }
@@ -94,7 +94,7 @@ export class DnsEngine {
     }
     this.#badInput.report('dns', RCODE_NAME[parsed.rcode] ?? String(parsed.rcode), parsed.reason, peer.address);
     p.query = parsed.query;
-    p.reply = { rcode: parsed.rcode, authoritative: false, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0 };
+    p.reply = { rcode: parsed.rcode, authoritative: false, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
     p.limit = TCP_LIMIT;
     return p;
   }

@@ -1,4 +1,6 @@
-import type { Catalog, ServedZone } from './catalog.ts';
+import type { Catalog, ServedZone, SynthContext } from './catalog.ts';
+import type { Peer } from './peer.ts';
+import { clientSubnetOption, readClientSubnet, type ClientSubnet } from './wire/ecs.ts';
 import { HEADER_SIZE, QTYPE, RCODE } from './wire/constants.ts';
 import { isInternetClass, isZoneTransfer, type Query } from './wire/query.ts';
 import type { Reply } from './wire/response.ts';
@@ -8,35 +10,53 @@ import { encodeName } from './packet.ts';
 const MAX_CNAME_HOPS = 8;
 
 function bare(rcode: number, authoritative = false): Reply {
-  return { rcode, authoritative, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0 };
+  return { rcode, authoritative, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
 }
 
 const REFUSED = bare(RCODE.REFUSED);
 const BADVERS = bare(RCODE.BADVERS);
 
+/** Reused for every query: answering is synchronous, so one context at a time is in use. */
+const ctx: SynthContext = { peer: { address: '' }, ecs: null, scope: 0 };
+
 /**
  * Decides the reply for a well-formed query. Pure lookups over prepared data: no allocation on
- * the synthesized-answer path beyond the Reply object.
+ * the synthesized-answer path beyond the Reply object, unless the query carries Client Subnet.
  */
-export function respond(catalog: Catalog, query: Query): Reply {
+export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   if (query.edns && query.edns.version > 0) return BADVERS;
+  const ecs = query.edns && query.edns.options.length > 0 ? readClientSubnet(query.edns) : null;
+  if (typeof ecs === 'string') return { ...bare(RCODE.FORMERR), problem: ecs };
   if (!isInternetClass(query.qclass) || isZoneTransfer(query.qtype)) return REFUSED;
   const zone = catalog.find(query.qname);
   if (!zone) return REFUSED;
+  const reply = answer(zone, query, peer, ecs);
+  // RFC 7871 §7.2.1: echo the option; scope 0 says the answer is the same for every client.
+  if (ecs) reply.ednsOptions = clientSubnetOption(ecs, ctx.scope);
+  return reply;
+}
 
+function answer(zone: ServedZone, query: Query, peer: Peer, ecs: ClientSubnet | null): Reply {
+  ctx.scope = 0;
   const staticData = zone.names.get(query.qname);
   if (staticData) return fromStatic(zone, query, staticData);
 
-  const synthesized = zone.synth?.lookup(query.qname) ?? null;
-  if (synthesized !== null) {
-    const rrset = synthesized === 'empty' ? undefined : synthesized.get(query.qtype);
-    return rrset ? positive(rrset.atQname, rrset.count) : negative(zone, query, RCODE.NOERROR);
+  if (zone.synth) {
+    ctx.peer = peer;
+    ctx.ecs = ecs;
+    const synthesized = zone.synth.lookup(query.qname, ctx);
+    if (synthesized !== null) {
+      const rrset = synthesized === 'empty' ? undefined : synthesized.get(query.qtype);
+      if (!rrset) return negative(zone, query, RCODE.NOERROR);
+      rrset.sent?.inc();
+      return positive(rrset.atQname, rrset.count);
+    }
   }
   return negative(zone, query, zone.zone.nameExists(query.qname) ? RCODE.NOERROR : RCODE.NXDOMAIN);
 }
 
 function positive(answer: Buffer, ancount: number): Reply {
-  return { rcode: RCODE.NOERROR, authoritative: true, answer, ancount, soaTail: null, soaOwnerOffset: 0 };
+  return { rcode: RCODE.NOERROR, authoritative: true, answer, ancount, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
 }
 
 /** NXDOMAIN or NODATA with the zone's SOA, its owner a pointer to the origin inside the question. */
@@ -48,6 +68,7 @@ function negative(zone: ServedZone, query: Query, rcode: number): Reply {
     ancount: 0,
     soaTail: zone.soaTail,
     soaOwnerOffset: Math.max(HEADER_SIZE, query.qnameEnd - zone.originWireLength),
+    ednsOptions: null,
   };
 }
 

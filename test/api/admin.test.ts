@@ -59,13 +59,20 @@ test('a degraded relay shortens the TTL of every DRIAD answer', async (t) => {
   t.deepEqual(amt.answers?.map((x) => x.ttl), [30, 30]);
 });
 
-test('a degraded MX yields to an up gateway in A answers but stays in AMTRELAY', async (t) => {
+test('a degraded MX yields to an up gateway, and stays in AMTRELAY ranked after it', async (t) => {
   const d = await startTestDriad();
   t.teardown(() => d.stop(0));
   await setState(d.httpPort, 'mx', { state: 'degraded' });
   t.is((await ask(d.dnsPort, NAME, 'A')).answers?.[0]?.data, '192.0.2.10');
   const amt = await ask(d.dnsPort, NAME, 'AMTRELAY');
-  t.deepEqual(amt.answers?.map((x) => (x.data as { relay: string }).relay), ['69.25.95.1', '192.0.2.10']);
+  // Receivers go by precedence: the MX's 10 is raised past the gateway's 20.
+  t.deepEqual(
+    amt.answers?.map((x) => [(x.data as { precedence: number }).precedence, (x.data as { relay: string }).relay]),
+    [
+      [20, '192.0.2.10'],
+      [21, '69.25.95.1'],
+    ],
+  );
 });
 
 test('no usable relay: AMTRELAY says so (type 0), A still names the gateway as last resort', async (t) => {
@@ -92,18 +99,20 @@ test('bad admin requests get 400/404 naming the problem', async (t) => {
   t.regex(((await res.json()) as { error: string }).error, /^body must be a JSON object/);
 });
 
-test('GET /api/v1/relays and /metrics show state, the current answer and counters', async (t) => {
+test('GET /api/v1/relays and /metrics show state and counters', async (t) => {
   const d = await startTestDriad();
   t.teardown(() => d.stop(0));
   await ask(d.dnsPort, NAME, 'A');
   await setState(d.httpPort, 'mx', { state: 'down' });
   const relays = (await (await fetch(`http://127.0.0.1:${d.httpPort}/api/v1/relays`)).json()) as any;
-  t.is(relays.answer.a.relay, 'gateway');
-  t.deepEqual(relays.relays.map((r: any) => [r.name, r.state]), [
-    ['mx', 'down'],
-    ['gateway', 'up'],
+  t.deepEqual(relays.relays.map((r: any) => [r.name, r.state, r.stateSource]), [
+    ['mx', 'down', 'admin'],
+    ['gateway', 'up', 'config'],
   ]);
+  t.like(relays.transitions[0], { relay: 'mx', from: 'up', to: 'down', reason: 'set by operator' });
   const metrics = await (await fetch(`http://127.0.0.1:${d.httpPort}/metrics`)).text();
   t.regex(metrics, /driad_dns_responses_total\{transport="udp",rcode="NOERROR"\} 1/);
-  t.regex(metrics, /driad_relay_state_transitions_total 1/);
+  t.regex(metrics, /driad_relay_state_transitions_total\{relay="mx",from="up",to="down"\} 1/);
+  t.regex(metrics, /driad_decision_recomputations_total 2/);
+  t.regex(metrics, /driad_answers_total\{relay="mx",qtype="A"\} 1/);
 });

@@ -16,7 +16,7 @@ test('with no config at all: loopback 5300 and 8080, zones/, the seed MX and a g
   t.deepEqual(c.dns.listen, ['127.0.0.1:5300']);
   t.is(c.http.listen, '127.0.0.1:8080');
   t.true(c.zones.directory.endsWith('/zones'));
-  t.deepEqual(relayList(c).map((r) => [r.name, r.kind, r.ipv4]), [
+  t.deepEqual(relayList(c, []).map((r) => [r.name, r.kind, r.ipv4]), [
     ['mx', 'juniper', '69.25.95.1'],
     ['gateway', 'linux', '192.0.2.10'],
   ]);

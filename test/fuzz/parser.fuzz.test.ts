@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import dnsPacket from 'dns-packet';
 import { connect } from 'node:net';
 import { parseQuery, type ParseResult } from '../../src/dns/wire/query.ts';
+import { readClientSubnet } from '../../src/dns/wire/ecs.ts';
 import { startTestDriad } from '../helpers/driad.ts';
 import { buildQuery, decodeMessage, udpExchange, type QueryOptions } from '../helpers/dns-client.ts';
 
@@ -425,6 +426,12 @@ function checkResponse(msg: Buffer, parsed: Exclude<ParseResult, { drop: true }>
   }
   if (q.edns && q.edns.version > 0) {
     if (fullRcode !== 16) ctx(`EDNS version ${q.edns.version} answered with rcode ${fullRcode}, not BADVERS`);
+    return;
+  }
+  // RFC 7871 §7.2.1: a malformed Client Subnet option is a FORMERR, decided past the parser.
+  const ecsFault = readClientSubnet(q.edns);
+  if (typeof ecsFault === 'string') {
+    if (fullRcode !== RCODES.FORMERR) ctx(`malformed Client Subnet (${ecsFault}) answered with rcode ${fullRcode}, not FORMERR`);
     return;
   }
   if (![RCODES.NOERROR, RCODES.NXDOMAIN, RCODES.REFUSED].includes(fullRcode as 0)) ctx(`rcode ${fullRcode} for a well-formed query`);

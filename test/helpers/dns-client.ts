@@ -35,6 +35,8 @@ export interface QueryOptions {
   ednsVersion?: number;
   dnssecOk?: boolean;
   qclass?: string;
+  /** EDNS options in dns-packet's form, e.g. { code: 'CLIENT_SUBNET', family: 1, sourcePrefixLength: 24, scopePrefixLength: 0, ip: '198.51.100.0' }. */
+  options?: unknown[];
 }
 
 /** A query message built with dns-packet, the independent encoder the tests trust. */
@@ -42,7 +44,7 @@ export function buildQuery(name: string, type: string, opts: QueryOptions = {}):
   const additionals =
     opts.udpSize === undefined
       ? []
-      : [{ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize, extendedRcode: 0, ednsVersion: opts.ednsVersion ?? 0, flags: opts.dnssecOk ? 0x8000 : 0, options: [] }];
+      : [{ type: 'OPT', name: '.', udpPayloadSize: opts.udpSize, extendedRcode: 0, ednsVersion: opts.ednsVersion ?? 0, flags: opts.dnssecOk ? 0x8000 : 0, options: opts.options ?? [] }];
   return encode({
     type: 'query',
     id: opts.id ?? 0x1234,

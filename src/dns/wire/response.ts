@@ -12,6 +12,10 @@ export interface Reply {
   /** SOA for negative answers: a pointer to `soaOwnerOffset`, then `soaTail` (type through rdata). */
   soaTail: Buffer | null;
   soaOwnerOffset: number;
+  /** EDNS options for our OPT record (e.g. the Client Subnet echo); null for none. */
+  ednsOptions: Buffer | null;
+  /** Why the query was refused as malformed, for the bad-input log; absent for normal answers. */
+  problem?: string;
 }
 
 const OPT_SIZE = 11;
@@ -29,16 +33,16 @@ export interface WriteOptions {
 /** Size of the response `writeResponseAt` will write: the full answer, or the question alone if that exceeds the limit. */
 export function responseLength(query: Query, reply: Reply, limit: number): number {
   const full = fullLength(query, reply);
-  return full > limit ? headLength(query) : full;
+  return full > limit ? headLength(query, reply) : full;
 }
 
 /** Header, question and OPT: what a truncated response carries. */
-function headLength(query: Query): number {
-  return query.questionEnd + (query.edns ? OPT_SIZE : 0);
+function headLength(query: Query, reply: Reply): number {
+  return query.questionEnd + (query.edns ? OPT_SIZE + (reply.ednsOptions?.length ?? 0) : 0);
 }
 
 function fullLength(query: Query, reply: Reply): number {
-  return headLength(query) + (reply.answer ? reply.answer.length : 0) + (reply.soaTail ? 2 + reply.soaTail.length : 0);
+  return headLength(query, reply) + (reply.answer ? reply.answer.length : 0) + (reply.soaTail ? 2 + reply.soaTail.length : 0);
 }
 
 /**
@@ -49,7 +53,7 @@ function fullLength(query: Query, reply: Reply): number {
 export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): number {
   const full = fullLength(query, reply);
   const truncated = full > opts.limit;
-  const length = truncated ? headLength(query) : full;
+  const length = truncated ? headLength(query, reply) : full;
   let flags = QR | (query.opcode << 11) | query.echoFlags | (reply.rcode & 0xf);
   if (reply.authoritative) flags |= AA;
   if (truncated) flags |= TC;
@@ -67,7 +71,7 @@ export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query:
       at += 2 + reply.soaTail.copy(out, at + 2);
     }
   }
-  if (query.edns) writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk);
+  if (query.edns) writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk, reply.ednsOptions);
   return length;
 }
 
@@ -77,14 +81,15 @@ export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: Wri
   return out;
 }
 
-function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, dnssecOk: boolean): void {
+function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, dnssecOk: boolean, options: Buffer | null): void {
   out[offset] = 0; // root owner
   out.writeUInt16BE(41, offset + 1);
   out.writeUInt16BE(udpSize, offset + 3);
   out[offset + 5] = rcode >> 4; // extended rcode, upper 8 bits
   out[offset + 6] = 0; // EDNS version 0
   out.writeUInt16BE(dnssecOk ? 0x8000 : 0, offset + 7);
-  out.writeUInt16BE(0, offset + 9);
+  out.writeUInt16BE(options ? options.length : 0, offset + 9);
+  if (options) options.copy(out, offset + 11);
 }
 
 /** The largest response a UDP client can take: its EDNS size (at least 512), capped at ours. */

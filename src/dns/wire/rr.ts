@@ -21,6 +21,8 @@ export function withOwner(owner: Buffer, tails: Buffer[]): Buffer {
 
 /** An RRset ready to copy into a response. */
 export interface WireRRset {
+  /** Counts each time this RRset is sent, when someone wants to know (e.g. answers by relay). */
+  sent?: { inc(): void };
   count: number;
   /** Record tails (no owner), for writing under another owner, e.g. after a CNAME. */
   tails: Buffer[];

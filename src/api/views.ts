@@ -1,0 +1,108 @@
+import { isIP } from 'node:net';
+import type { RelayConfig } from '../config/types.ts';
+import { formatAmtRelayText } from '../dns/packet.ts';
+import { driadName } from '../driad/names.ts';
+import { explain } from '../driad/table.ts';
+import type { DecisionTable } from '../driad/table.ts';
+import type { HealthStore } from '../health/store.ts';
+import type { InventoryStatus } from '../inventory/traffic-ops.ts';
+import type { Served } from '../server.ts';
+
+export interface ViewContext {
+  health: HealthStore;
+  served: () => Served;
+  table: () => DecisionTable;
+  inventory: () => InventoryStatus | null;
+}
+
+const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** GET /api/v1/relays: the inventory, each relay's state and why, every signal with its age. */
+export function relaysView(ctx: ViewContext): unknown {
+  const { health } = ctx;
+  const served = ctx.served();
+  const inventory = ctx.inventory();
+  return {
+    now: iso(Date.now()),
+    generation: health.generation,
+    policy: { capacityThreshold: served.policy.capacityThreshold, rttBandMs: served.policy.rttBandMs },
+    relays: served.relays.map((r) => relayView(r, health)),
+    transitions: [...health.transitions()].reverse().map((t) => ({ ...t, at: iso(t.at) })),
+    inventory: {
+      config: served.relays.filter((r) => r.origin === 'config').map((r) => r.name),
+      trafficOps: inventory && {
+        relays: inventory.relays.map((r) => r.hostName),
+        fromDisk: inventory.fromDisk,
+        lastSuccessAt: iso(inventory.lastSuccessAt),
+        lastAttemptAt: iso(inventory.lastAttemptAt),
+        lastError: inventory.lastError,
+        lastErrorAt: iso(inventory.lastErrorAt),
+        consecutiveFailures: inventory.consecutiveFailures,
+      },
+    },
+  };
+}
+
+function relayView(r: RelayConfig, health: HealthStore): unknown {
+  const status = health.get(r.name);
+  const utilization = health.utilization(r.name);
+  return {
+    name: r.name,
+    kind: r.kind,
+    origin: r.origin,
+    ipv4: r.ipv4 ?? null,
+    ipv6: r.ipv6 ?? null,
+    precedence: r.precedence,
+    state: status?.state ?? r.state,
+    reason: status?.reason ?? '',
+    stateSource: status?.source ?? 'config',
+    since: iso(status?.since),
+    capacity: { maxTunnels: r.maxTunnels ?? null, linkBps: r.linkBps ?? null, utilization: utilization ?? null },
+    rttMs: health.rttMs(r.name) ?? null,
+    signals: health.signals(r.name).map((s) => ({
+      source: s.source,
+      kind: s.kind,
+      value: s.value,
+      at: iso(s.at),
+      ageMs: s.ageMs,
+      maxAgeMs: s.maxAgeMs,
+      stale: s.stale,
+    })),
+  };
+}
+
+export class BadParameter extends Error {}
+
+/** GET /api/v1/explain: the answer DNS gives right now for a source (and client), and the trace of how. */
+export function explainView(ctx: ViewContext, params: URLSearchParams): unknown {
+  const source = params.get('source');
+  if (!source) throw new BadParameter('source: required, the multicast source address (e.g. source=69.25.95.10)');
+  if (isIP(source) === 0) throw new BadParameter(`source: must be an IPv4 or IPv6 address (got ${JSON.stringify(source)})`);
+  const client = params.get('client') || null; // an HTML form sends an empty field as client=
+  if (client !== null && isIP(client) === 0) throw new BadParameter(`client: must be an IPv4 or IPv6 address (got ${JSON.stringify(client)})`);
+  for (const key of params.keys()) {
+    if (key !== 'source' && key !== 'client') throw new BadParameter(`${key}: unknown parameter (use source and client)`);
+  }
+  const served = ctx.served();
+  const { choice, trace, prepared } = explain(served.relays, ctx.health, served.policy, ctx.table(), source, client);
+  const d = prepared.decision;
+  const family = isIP(source);
+  return {
+    source,
+    client,
+    name: driadName(source, family === 4 ? 'amt.in-addr.arpa' : 'amt.ip6.arpa'),
+    generation: d.generation,
+    answer: {
+      ttl: d.ttl,
+      a: d.a,
+      aaaa: d.aaaa,
+      amtrelay: d.amtrelay.map((r) => ({ relay: r.relay, record: formatAmtRelayText(r.data) })),
+    },
+    rules: {
+      source: choice.sourceRule >= 0 ? served.policy.sources[choice.sourceRule]?.prefix.text : null,
+      client: choice.clientRule >= 0 ? served.policy.clients[choice.clientRule]?.prefix.text : null,
+      ecsScope: choice.scope,
+    },
+    trace,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * A signal is the one way into relay health: a collector (gNMI, IPFIX, eBPF), the RTT prober,
+ * or an operator reports one fact about one relay, with when it was true and how long it stays so.
+ */
+export type SignalKind = 'state' | 'reachable' | 'tunnels' | 'bandwidthBps' | 'rttMs';
+export const SIGNAL_KINDS: readonly SignalKind[] = ['state', 'reachable', 'tunnels', 'bandwidthBps', 'rttMs'];
+
+export interface Signal {
+  relay: string;
+  /** Who reported it: 'gnmi', 'ipfix', 'ebpf', 'prober', 'admin', a test... */
+  source: string;
+  kind: SignalKind;
+  /** state: 'up' | 'degraded' | 'down'; reachable: boolean; the others: a number >= 0. */
+  value: string | number | boolean;
+  /** Epoch ms when the fact was observed. */
+  at: number;
+  /** After this long without a newer signal from the same source and kind, it no longer counts. */
+  maxAgeMs: number;
+}
+
+const STATES = ['up', 'degraded', 'down'];
+
+/** Checks a signal from outside (the API) and fills in defaults; throws naming the field. */
+export function parseSignal(raw: unknown, now: number, defaultMaxAgeMs: number): Signal {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('signal must be a JSON object');
+  const r = raw as Record<string, unknown>;
+  const text = (key: string): string => {
+    const v = r[key];
+    if (typeof v !== 'string' || v === '' || v.length > 100) throw new Error(`${key} must be a non-empty string of at most 100 characters`);
+    return v;
+  };
+  const relay = text('relay');
+  const source = text('source');
+  const kind = text('kind') as SignalKind;
+  if (!SIGNAL_KINDS.includes(kind)) throw new Error(`kind must be one of ${SIGNAL_KINDS.join(', ')}`);
+  const value = r.value;
+  if (kind === 'state' && !(typeof value === 'string' && STATES.includes(value))) throw new Error(`value of a state signal must be one of ${STATES.join(', ')}`);
+  if (kind === 'reachable' && typeof value !== 'boolean') throw new Error('value of a reachable signal must be true or false');
+  if (kind !== 'state' && kind !== 'reachable' && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+    throw new Error(`value of a ${kind} signal must be a number >= 0`);
+  }
+  const at = r.at === undefined ? now : r.at;
+  if (typeof at !== 'number' || !Number.isFinite(at) || at > now + 60_000) throw new Error('at must be epoch milliseconds, not in the future');
+  const maxAgeMs = r.maxAgeMs === undefined ? defaultMaxAgeMs : r.maxAgeMs;
+  if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 1 || maxAgeMs > 86_400_000) {
+    throw new Error('maxAgeMs must be a number from 1 to 86400000');
+  }
+  return { relay, source, kind, value: value as Signal['value'], at, maxAgeMs };
+}
