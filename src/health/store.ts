@@ -91,7 +91,7 @@ export class HealthStore {
     const t = this.#relays.get(name);
     if (!t) return [];
     const now = this.#now();
-    return [...t.signals.values()].map((s) => ({ ...s, ageMs: now - s.at, stale: now - s.at > s.maxAgeMs }));
+    return [...t.signals.values()].map((s) => ({ ...s, ageMs: now - s.at, stale: !isFresh(s, now) }));
   }
 
   /** The freshest RTT any source measured, for ranking; undefined when none is fresh. */
@@ -183,7 +183,7 @@ export class HealthStore {
     const t = this.#relays.get(name);
     if (!t) return undefined;
     const now = this.#now();
-    return latest([...t.signals.values()].filter((s) => s.kind === kind && now - s.at <= s.maxAgeMs)).get(kind)?.value;
+    return latest([...t.signals.values()].filter((s) => s.kind === kind && isFresh(s, now))).get(kind)?.value;
   }
 
   #evaluate(t: Tracked, force = false): void {
@@ -195,7 +195,7 @@ export class HealthStore {
     if (t.override) return this.#apply(t, t.override.state, t.override.reason, 'admin', now);
     if (t.signals.size === 0) return this.#apply(t, t.config.state, 'no signal yet: state from config', 'config', now);
 
-    const fresh = [...t.signals.values()].filter((s) => now - s.at <= s.maxAgeMs);
+    const fresh = [...t.signals.values()].filter((s) => isFresh(s, now));
     if (fresh.length === 0) return this.#apply(t, 'unknown', staleReason(t, now), 'signals', now);
 
     const verdict: Verdict = judge(fresh, capacityOf(t.config), this.#policy);
@@ -211,7 +211,8 @@ export class HealthStore {
     const needed = better ? this.#policy.upAfter : this.#policy.downAfter;
     if (!force && t.streak.count < needed) return;
     if (better && !force && t.status.source !== 'config' && now - t.status.since < this.#policy.minHoldMs) {
-      this.#scheduleAt(t, t.status.since + this.#policy.minHoldMs - now);
+      // Come back when the hold ends, or sooner if the signals expire first: silence must not wait for the hold.
+      this.#scheduleAt(t, Math.min(t.status.since + this.#policy.minHoldMs, firstExpiry(fresh)) - now);
       return;
     }
     this.#apply(t, verdict.state, verdict.reason, 'signals', now);
@@ -234,8 +235,7 @@ export class HealthStore {
 
   /** Re-evaluates when the first fresh signal expires, so silence turns into `unknown` on time. */
   #scheduleExpiry(t: Tracked, fresh: Signal[], now: number): void {
-    const first = Math.min(...fresh.map((s) => s.at + s.maxAgeMs));
-    this.#scheduleAt(t, first - now + 1);
+    this.#scheduleAt(t, firstExpiry(fresh) - now);
   }
 
   #scheduleAt(t: Tracked, delayMs: number): void {
@@ -247,6 +247,15 @@ export class HealthStore {
     }, Math.max(0, delayMs));
     t.timer.unref();
   }
+}
+
+/** A signal counts for less than maxAgeMs after it was observed: at `at + maxAgeMs` it has expired. */
+function isFresh(s: Signal, now: number): boolean {
+  return now - s.at < s.maxAgeMs;
+}
+
+function firstExpiry(fresh: Signal[]): number {
+  return Math.min(...fresh.map((s) => s.at + s.maxAgeMs));
 }
 
 function capacityOf(r: RelayConfig): Capacity {

@@ -141,3 +141,23 @@ test('parseSignal checks every field and names the bad one', (t) => {
   t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: 1, maxAgeMs: 0 }, now, 100), { message: /^maxAgeMs must be/ });
   t.throws(() => parseSignal([], now, 100), { message: 'signal must be a JSON object' });
 });
+
+test('silence is noticed on time even while a recovery is held back by minHoldMs', async (t) => {
+  const h = new HealthStore([relay('mx')], { ...policy, upAfter: 2, minHoldMs: 5000 });
+  const keepAlive = setTimeout(() => {}, 5000);
+  t.teardown(() => {
+    h.close();
+    clearTimeout(keepAlive);
+  });
+  const send = (value: string) => h.ingest({ relay: 'mx', source: 's', kind: 'state', value, at: Date.now(), maxAgeMs: 150 });
+  send('degraded');
+  t.is(h.get('mx')?.state, 'degraded');
+  send('up');
+  send('up'); // two agreeing results, but inside the 5 s hold: stays degraded
+  t.is(h.get('mx')?.state, 'degraded');
+  const sentAt = Date.now();
+  const changed = new Promise<number>((resolve) => h.onChange(() => resolve(Date.now())));
+  const at = await changed;
+  t.is(h.get('mx')?.state, 'unknown');
+  t.true(at - sentAt < 1000, `unknown after ${at - sentAt} ms, not when the hold ended`);
+});
