@@ -69,6 +69,11 @@ function listed(list: readonly string[], r: RelayConfig): boolean {
 
 const USABLE: ReadonlySet<RelayState> = new Set(['up', 'degraded']);
 
+/** Configured preference: precedence, then MX before gateway. */
+function preferenceKey(r: RelayConfig): number {
+  return r.precedence * 2 + (r.kind === 'juniper' ? 0 : 1);
+}
+
 /**
  * Chooses relays for one cell: candidates from the source rule, minus relays that are down or
  * unknown, ranked by state, capacity headroom, client preference, RTT band and preference
@@ -134,7 +139,7 @@ export function decide(
     {
       rule: 'preference',
       detail: 'configured precedence, then MX before gateway, then name',
-      key: (r) => r.precedence * 2 + (r.kind === 'juniper' ? 0 : 1),
+      key: preferenceKey,
       show: (r) => `${r.precedence}${r.kind === 'juniper' ? ' (MX)' : ''}`,
     },
   ];
@@ -163,7 +168,7 @@ export function decide(
   }
   if (amtrelay.length === 0) amtrelay.push({ relay: null, data: { precedence: 0, discoveryOptional: false, relayType: 0, relay: null } });
 
-  const byPreference = [...candidates].sort((x, y) => rules[4]!.key(x) - rules[4]!.key(y));
+  const byPreference = [...candidates].sort((x, y) => preferenceKey(x) - preferenceKey(y));
   const pick = (family: 'ipv4' | 'ipv6'): ChosenAddress | null => {
     const best = ranked.find((r) => r[family]);
     if (best) return { relay: best.name, address: best[family] as string };
