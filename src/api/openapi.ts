@@ -36,6 +36,7 @@ export function openApiDocument(): unknown {
             ipv4: { type: ['string', 'null'] },
             ipv6: { type: ['string', 'null'] },
             precedence: { type: 'integer' },
+            gnmiTarget: { type: ['string', 'null'], description: 'MX only: HOST:PORT of its gNMI server' },
             state: { $ref: '#/components/schemas/State' },
             reason: { type: 'string' },
             stateSource: { type: 'string', enum: ['config', 'admin', 'signals'] },

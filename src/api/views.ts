@@ -53,6 +53,7 @@ function relayView(r: RelayConfig, health: HealthStore): unknown {
     ipv4: r.ipv4 ?? null,
     ipv6: r.ipv6 ?? null,
     precedence: r.precedence,
+    gnmiTarget: r.gnmiTarget ?? null,
     state: status?.state ?? r.state,
     reason: status?.reason ?? '',
     stateSource: status?.source ?? 'config',

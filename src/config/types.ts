@@ -20,6 +20,8 @@ export interface RelayConfig {
   linkBps?: number;
   /** Where the relay came from. */
   origin: 'config' | 'traffic-ops';
+  /** MX only: HOST:PORT of its gNMI server, the explicit amtRelay.gnmiTarget or else its address on port 32767. */
+  gnmiTarget?: string;
 }
 
 /** The seed's Helm values for a Juniper MX hardware relay, accepted as written there. */

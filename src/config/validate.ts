@@ -139,6 +139,25 @@ export function parseHostPort(value: string, key: string): { host: string; port:
   return { host, port };
 }
 
+function checkHostPort(value: string, key: string): void {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(value) ?? /^([^\s:[\]]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new ConfigError(key, `must be HOST:PORT (got ${show(value)})`);
+}
+
+/** Junos serves gNMI on this port unless configured otherwise. */
+export const GNMI_PORT = 32767;
+
+function defaultGnmiTarget(ipv4: string | undefined, ipv6: string | undefined): string | undefined {
+  if (ipv4) return `${ipv4}:${GNMI_PORT}`;
+  if (ipv6) return `[${ipv6}]:${GNMI_PORT}`;
+  return undefined;
+}
+
+/** The host part of HOST:PORT, without IPv6 brackets. */
+function targetHost(target: string): string {
+  return target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+}
+
 function zoneName(value: unknown, key: string): string {
   if (typeof value !== 'string' || !/^([a-z0-9-]+\.)*(in-addr|ip6)\.arpa\.?$/i.test(value)) {
     throw new ConfigError(key, `must be a zone under in-addr.arpa or ip6.arpa (got ${show(value)})`);
@@ -160,8 +179,12 @@ function relay(raw: unknown, key: string): RelayConfig {
     linkBps: s.optInt('linkBps', 1, Number.MAX_SAFE_INTEGER),
     origin: 'config',
   };
+  const gnmiTarget = s.optString('gnmiTarget');
   s.done();
   if (!r.ipv4 && !r.ipv6) throw new ConfigError(key, 'needs ipv4 or ipv6');
+  if (gnmiTarget !== undefined && r.kind !== 'juniper') throw new ConfigError(`${key}.gnmiTarget`, 'only a juniper relay has a gNMI server');
+  if (r.kind === 'juniper') r.gnmiTarget = gnmiTarget ?? defaultGnmiTarget(r.ipv4, r.ipv6);
+  if (r.gnmiTarget !== undefined) checkHostPort(r.gnmiTarget, `${key}.gnmiTarget`);
   return r;
 }
 
@@ -227,9 +250,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
   if (amtRelay.amtRelayPublicIP !== undefined && isIP(amtRelay.amtRelayPublicIP) === 0) {
     throw new ConfigError('amtRelay.amtRelayPublicIP', `must be an IP address (got ${show(amtRelay.amtRelayPublicIP)})`);
   }
-  if (amtRelay.gnmiTarget !== undefined && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(amtRelay.gnmiTarget)) {
-    throw new ConfigError('amtRelay.gnmiTarget', `must be HOST:PORT (got ${show(amtRelay.gnmiTarget)})`);
-  }
+  if (amtRelay.gnmiTarget !== undefined) checkHostPort(amtRelay.gnmiTarget, 'amtRelay.gnmiTarget');
   const trafficOps = trafficOpsSection(root.raw('trafficOps'));
   if (amtRelay.enabled && amtRelay.relayType === 'juniper' && !amtRelay.amtRelayPublicIP && !trafficOps) {
     throw new ConfigError('amtRelay.amtRelayPublicIP', 'is required when amtRelay.enabled is true, relayType is juniper and trafficOps discovery is not configured');
@@ -377,11 +398,21 @@ export function relayList(config: Config, discovered: readonly DiscoveredMx[]): 
     maxTunnels: amtRelay.maxTunnels,
     linkBps: amtRelay.linkBps,
     origin,
+    gnmiTarget: defaultGnmiTarget(ipv4, ipv6),
   });
   if (amtRelay.enabled && amtRelay.relayType === 'juniper') {
     const ip = amtRelay.amtRelayPublicIP;
-    if (ip) out.push(mx('mx', isIP(ip) === 4 ? ip : undefined, isIP(ip) === 6 ? ip : undefined, 'config'));
-    else for (const d of discovered) out.push(mx(d.hostName, d.ipv4, d.ipv6, 'traffic-ops'));
+    const mxs = ip
+      ? [mx('mx', isIP(ip) === 4 ? ip : undefined, isIP(ip) === 6 ? ip : undefined, 'config')]
+      : discovered.map((d) => mx(d.hostName, d.ipv4, d.ipv6, 'traffic-ops'));
+    const explicit = amtRelay.gnmiTarget;
+    if (explicit !== undefined && mxs.length > 0) {
+      // One explicit target: it belongs to the MX at that address, else to the first (Traffic Ops lists them by host name).
+      const host = targetHost(explicit);
+      const owner = mxs.find((m) => m.ipv4 === host || m.ipv6 === host) ?? mxs[0]!;
+      owner.gnmiTarget = explicit;
+    }
+    out.push(...mxs);
   }
   if (gateway.publicIP || gateway.publicIPv6) {
     out.push({

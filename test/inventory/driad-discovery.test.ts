@@ -39,9 +39,9 @@ test('MX relays discovered in Traffic Ops answer DRIAD queries; the embedded def
   const amt = await ask(d.dnsPort, NAME, 'AMTRELAY');
   t.deepEqual(amt.answers.map((a) => a.data.relay), ['203.0.113.5', '192.0.2.10']);
   const relays = (await (await fetch(`http://127.0.0.1:${d.httpPort}/api/v1/relays`)).json()) as any;
-  t.deepEqual(relays.relays.map((r: any) => [r.name, r.origin]), [
-    ['mx-edge-1', 'traffic-ops'],
-    ['gateway', 'config'],
+  t.deepEqual(relays.relays.map((r: any) => [r.name, r.origin, r.gnmiTarget]), [
+    ['mx-edge-1', 'traffic-ops', '203.0.113.5:32767'],
+    ['gateway', 'config', null],
   ]);
   t.like(relays.inventory.trafficOps, { relays: ['mx-edge-1'], lastError: null });
 
