@@ -36,7 +36,7 @@ export class DnsEngine {
   readonly #metrics: Metrics;
   readonly #badInput: BadInputReporter;
   readonly #byRcode: Record<Transport, Array<Counter | undefined>> = { udp: [], tcp: [] };
-  readonly #byType = new Map<number, Counter>();
+  readonly #byTypeAndRcode = new Map<number, Counter>();
   readonly #dropped: Record<Transport, Counter>;
   readonly #pending: Pending = { query: null as unknown as Query, reply: null as unknown as Reply, limit: 0 };
 
@@ -131,10 +131,11 @@ export class DnsEngine {
       this.#byRcode[transport][rcode] = c;
     }
     c.inc();
-    let t = this.#byType.get(qtype);
+    const key = qtype * 65536 + rcode; // rcode is 12 bits with EDNS
+    let t = this.#byTypeAndRcode.get(key);
     if (!t) {
-      t = this.#metrics.counter('driad_dns_queries_total', 'Queries by QTYPE', { qtype: typeName(qtype) });
-      this.#byType.set(qtype, t);
+      t = this.#metrics.counter('driad_dns_queries_total', 'Queries answered, by QTYPE and rcode', { qtype: typeName(qtype), rcode: RCODE_NAME[rcode] ?? String(rcode) });
+      this.#byTypeAndRcode.set(key, t);
     }
     t.inc();
   }

@@ -4,6 +4,7 @@ import { startDriad } from '../../src/server.ts';
 import { silentLogger } from '../../src/telemetry/log.ts';
 import { ADMIN_TOKEN, startTestDriad } from '../helpers/driad.ts';
 import { ask } from '../helpers/dns-client.ts';
+import { undocumentedMetrics } from '../helpers/metrics-doc.ts';
 
 const NAME = '10.95.25.69.amt.in-addr.arpa';
 
@@ -115,4 +116,6 @@ test('GET /api/v1/relays and /metrics show state and counters', async (t) => {
   t.regex(metrics, /driad_relay_state_transitions_total\{relay="mx",from="up",to="down"\} 1/);
   t.regex(metrics, /driad_decision_recomputations_total 2/);
   t.regex(metrics, /driad_answers_total\{relay="mx",qtype="A"\} 1/);
+  t.regex(metrics, /driad_dns_queries_total\{qtype="A",rcode="NOERROR"\} 1/);
+  t.deepEqual(undocumentedMetrics(metrics), []);
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { mxServer, startTrafficOpsSim } from '../sim/traffic-ops.ts';
 import { startTestDriad } from '../helpers/driad.ts';
 import { ask } from '../helpers/dns-client.ts';
+import { undocumentedMetrics } from '../helpers/metrics-doc.ts';
 
 const NAME = '10.95.25.69.amt.in-addr.arpa';
 
@@ -50,6 +51,7 @@ test('MX relays discovered in Traffic Ops answer DRIAD queries; the embedded def
   t.true(await until(async () => ((await (await fetch(`http://127.0.0.1:${d.httpPort}/api/v1/relays`)).json()) as any).inventory.trafficOps.lastError !== null));
   t.is((await ask(d.dnsPort, NAME, 'A')).answers[0]?.data, '203.0.113.5');
   t.true(d.metrics.get('driad_inventory_errors_total', { source: 'traffic-ops', kind: 'http-status' }) >= 1);
+  t.deepEqual(undocumentedMetrics(await (await fetch(`http://127.0.0.1:${d.httpPort}/metrics`)).text()), []);
 });
 
 test('a restart while Traffic Ops is down serves the inventory saved on disk', async (t) => {
