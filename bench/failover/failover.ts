@@ -4,9 +4,10 @@
  *
  * (a) detected: POST reachable=false for the MX; t0 just before the request is issued; the
  *     result is the first DNS answer received after t0 that names the gateway.
- * (b) silent: reachable=true every INTERVAL ms with maxAgeMs = 3 x INTERVAL, then nothing; t0 just
- *     before the last signal's request is issued; the result is the first answer naming the
- *     gateway after that (the relay turns `unknown` when its only signal expires).
+ * (b) silent: reachable=true every INTERVAL ms, each saying intervalMs = INTERVAL (or, with
+ *     MAX_AGE_MS set, giving that maxAgeMs), then nothing; t0 just before the last signal's request
+ *     is issued; the result is the first answer naming the gateway after that (the relay turns
+ *     `unknown` when its only signal expires). Target: within SILENCE_INTERVALS intervals.
  *
  * One UDP poller runs through the whole measurement: one query outstanding, the next sent from the
  * answer's callback, a new source address (so a new name) every query.
@@ -16,6 +17,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { maxAgeForInterval } from '../../src/health/signals.ts';
 
 // --- settings ---------------------------------------------------------------------------------------
 const env = (name: string, fallback: number): number => {
@@ -39,9 +41,11 @@ const SILENT_TRIALS = Math.floor(env('SILENT_TRIALS', 100)); // (b)
 const INTERVAL_MS = env('INTERVAL_MS', 100);
 const SIGNALS = Math.max(1, Math.floor(env('SIGNALS', 3))); // signals per (b) trial, the last one at t0
 const WARMUP = Math.floor(env('WARMUP', 10)); // unrecorded trials before each case
-const MAX_AGE_MS = env('MAX_AGE_MS', 3 * INTERVAL_MS); // how long each MX signal counts: the staleness window
+const SILENCE_INTERVALS = Math.max(1, Math.floor(env('SILENCE_INTERVALS', 3))); // driad's health.silenceIntervals
+/** (b)'s signals give maxAgeMs when this is set, else intervalMs (driad derives the max age). */
+const EXPLICIT_MAX_AGE_MS = process.env.MAX_AGE_MS ? env('MAX_AGE_MS', 0) : null;
 const DETECTED_TARGET_MS = 50;
-const SILENT_TARGET_MS = 3 * INTERVAL_MS;
+const SILENT_TARGET_MS = SILENCE_INTERVALS * INTERVAL_MS;
 const QUERY_TIMEOUT_MS = 250; // no answer this long: count a timeout and send a new query
 const WAIT_MS = 5000; // longest wait for any expected answer before the run fails
 
@@ -252,8 +256,10 @@ function http(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Rep
   });
 }
 
-async function signal(reachable: boolean, maxAgeMs: number): Promise<Reply> {
-  const r = await http('POST', '/api/v1/signals', { relay: 'mx', source: SOURCE, kind: 'reachable', value: reachable, maxAgeMs });
+type Freshness = { maxAgeMs: number } | { intervalMs: number };
+
+async function signal(reachable: boolean, freshness: Freshness): Promise<Reply> {
+  const r = await http('POST', '/api/v1/signals', { relay: 'mx', source: SOURCE, kind: 'reachable', value: reachable, ...freshness });
   if (r.status !== 200) throw new Error(`POST /api/v1/signals: HTTP ${r.status}: ${r.body.trim()}`);
   return r;
 }
@@ -272,7 +278,7 @@ const summary = (values: number[], fmt = f1): string =>
   `p50 ${fmt(percentile(values, 50))} / p99 ${fmt(percentile(values, 99))} / max ${fmt(percentile(values, 100))}`;
 
 // --- (a) detected ---------------------------------------------------------------------------------------
-const LONG_MAX_AGE_MS = 600_000; // (a)'s signals must not expire during the run
+const LONG_LIVED: Freshness = { maxAgeMs: 600_000 }; // (a)'s signals must not expire during the run
 
 interface DetectedTrial {
   detected: number; // t0 -> first answer naming the gateway
@@ -284,7 +290,7 @@ async function detectedTrial(poller: Poller): Promise<DetectedTrial> {
   if (poller.last?.named !== 'mx') throw new Error(`(a) trial starts with answers naming ${poller.last?.named}, not the MX`);
   poller.expect(null);
   const t0 = performance.now();
-  const ackPromise = signal(false, LONG_MAX_AGE_MS);
+  const ackPromise = signal(false, LONG_LIVED);
   const gw = await poller.waitFor((a) => a.recv > t0 && a.named === 'gw');
   const ack = await ackPromise;
   if (!gw) throw new Error(`(a) no answer named the gateway within ${WAIT_MS} ms of reachable=false`);
@@ -294,7 +300,7 @@ async function detectedTrial(poller: Poller): Promise<DetectedTrial> {
 
   poller.expect(null);
   const r0 = performance.now();
-  const up = await signal(true, LONG_MAX_AGE_MS);
+  const up = await signal(true, LONG_LIVED);
   const mx = await poller.waitFor((a) => a.sent > up.at && a.named === 'mx');
   if (!mx) throw new Error(`(a) answers did not name the MX again within ${WAIT_MS} ms of reachable=true`);
   poller.expect({ want: 'mx', sentAfter: up.at, recvBefore: Infinity, label: 'recovery: gateway named after the POST was answered' });
@@ -311,10 +317,14 @@ interface SilentTrial {
   answerAfterTransition: number | null;
 }
 
+/** (b)'s signals, and how long driad keeps each one. */
+const SILENT: Freshness = EXPLICIT_MAX_AGE_MS !== null ? { maxAgeMs: EXPLICIT_MAX_AGE_MS } : { intervalMs: INTERVAL_MS };
+const MAX_AGE_MS = EXPLICIT_MAX_AGE_MS ?? maxAgeForInterval(INTERVAL_MS, SILENCE_INTERVALS);
+
 async function silentTrial(poller: Poller): Promise<SilentTrial | 'premature'> {
   poller.expect(null);
   const s0 = performance.now();
-  let last = await signal(true, MAX_AGE_MS);
+  let last = await signal(true, SILENT);
   const mx = await poller.waitFor((a) => a.sent > last.at && a.named === 'mx');
   if (!mx) throw new Error(`(b) answers did not name the MX within ${WAIT_MS} ms of reachable=true`);
   let t0 = s0;
@@ -326,7 +336,7 @@ async function silentTrial(poller: Poller): Promise<SilentTrial | 'premature'> {
     const sentAt = performance.now();
     // The relay must stay up until maxAgeMs after the newest signal was issued (its `at` is later).
     poller.expect({ want: 'mx', sentAfter: s0, recvBefore: sentAt + MAX_AGE_MS, label });
-    last = await signal(true, MAX_AGE_MS);
+    last = await signal(true, SILENT);
     t0 = sentAt;
   }
   const gw = await poller.waitFor((a) => a.recv > t0 && a.named === 'gw', MAX_AGE_MS + WAIT_MS);
@@ -369,7 +379,7 @@ async function waitReady(poller: Poller): Promise<void> {
   await poller.start();
   if (!(await poller.waitFor(() => true))) throw new Error('driad did not answer DNS');
   // Known starting point: the MX up through our own signal.
-  const up = await signal(true, LONG_MAX_AGE_MS);
+  const up = await signal(true, LONG_LIVED);
   if (!(await poller.waitFor((a) => a.sent > up.at && a.named === 'mx'))) throw new Error('answers do not name the MX after reachable=true');
 }
 
@@ -390,7 +400,7 @@ async function main(): Promise<void> {
   const recoveryViolations = poller.violationCount('recovery: gateway named after the POST was answered');
   log(`(a) ${summary(detected.map((t) => t.detected), f2)} ms`);
 
-  log(`(b) silent: INTERVAL_MS=${INTERVAL_MS}, maxAgeMs=${MAX_AGE_MS}, ${SIGNALS} signals per trial, ${Math.min(WARMUP, 3)} warm-up + ${SILENT_TRIALS} trials`);
+  log(`(b) silent: INTERVAL_MS=${INTERVAL_MS}, ${JSON.stringify(SILENT)} -> maxAgeMs ${MAX_AGE_MS}, ${SIGNALS} signals per trial, ${Math.min(WARMUP, 3)} warm-up + ${SILENT_TRIALS} trials`);
   const silent: SilentTrial[] = [];
   let premature = 0;
   for (let i = 0; i < Math.min(WARMUP, 3) + SILENT_TRIALS; i++) {
@@ -422,11 +432,11 @@ async function main(): Promise<void> {
   out.push(`${'case (ms)'.padEnd(34)} ${'trials'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)}`);
   out.push(row('(a) detected: POST -> gateway', d));
   out.push(row(`(b) silent: last signal -> gateway`, s));
-  out.push(row(`(b) minus 3 intervals (${MAX_AGE_MS} ms)`, s.map((v) => v - SILENT_TARGET_MS)));
+  out.push(row(`(b) minus ${SILENCE_INTERVALS} intervals (${SILENT_TARGET_MS} ms)`, s.map((v) => v - SILENT_TARGET_MS)));
   out.push(`(a) POST round trip ${summary(detected.map((t) => t.ack), f2)} ms; gateway answer before the POST's response in ${beforeAck} of ${detected.length} trials`);
   out.push(`(a) first gateway answer - POST response: ${summary(detected.map((t) => t.detected - t.ack), f2)} ms`);
   out.push(`(a) recovery, reachable=true -> MX answer: ${summary(detected.map((t) => t.recovery), f2)} ms`);
-  out.push(`(b) INTERVAL_MS ${INTERVAL_MS}, maxAgeMs ${MAX_AGE_MS}, ${SIGNALS} signals per trial; last POST round trip ${summary(silent.map((t) => t.ack), f2)} ms`);
+  out.push(`(b) INTERVAL_MS ${INTERVAL_MS}, signals say ${JSON.stringify(SILENT)}, driad keeps each ${MAX_AGE_MS} ms (health.silenceIntervals ${SILENCE_INTERVALS}), ${SIGNALS} signals per trial; last POST round trip ${summary(silent.map((t) => t.ack), f2)} ms`);
   if (lateExpiry.length) {
     out.push(`(b) driad's clock (1 ms steps): unknown transition - signal at - maxAgeMs ${summary(lateExpiry, (v) => v.toFixed(0))}; first gateway answer - transition ${summary(afterTransition, (v) => v.toFixed(0))}`);
   }
@@ -443,7 +453,7 @@ async function main(): Promise<void> {
   const sMet = sP99 <= SILENT_TARGET_MS;
   out.push(`target (a) detected p99 < ${DETECTED_TARGET_MS} ms: ${dMet ? 'met' : 'NOT met'} (p99 ${f1(dP99)} ms)`);
   out.push(
-    `target (b) silent p99 <= 3 x INTERVAL_MS = ${SILENT_TARGET_MS} ms after the last signal: ${sMet ? 'met' : 'NOT met'} ` +
+    `target (b) silent p99 <= ${SILENCE_INTERVALS} x INTERVAL_MS = ${SILENT_TARGET_MS} ms after the last signal: ${sMet ? 'met' : 'NOT met'} ` +
       `(p99 ${f1(sP99)} ms, ${f1(sP99 - SILENT_TARGET_MS)} ms ${sP99 - SILENT_TARGET_MS > 0 ? 'over' : 'under'})`,
   );
   out.push(`failover detected p99 ms: ${f1(dP99)}`);

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bench/failover: time from an MX failure (a down signal, or its signals going silent) to the
 # first DNS answer naming the gateway. See bench/failover/README.md.
-# Knobs (env): TRIALS SILENT_TRIALS INTERVAL_MS MAX_AGE_MS SIGNALS WARMUP SERVER_CPU CLIENT_CPU TIME_LIMIT KEEP.
+# Knobs (env): TRIALS SILENT_TRIALS INTERVAL_MS SILENCE_INTERVALS MAX_AGE_MS SIGNALS WARMUP SERVER_CPU CLIENT_CPU TIME_LIMIT KEEP.
 # Loopback only; ports are picked free at run time; every process started here is stopped on exit.
 set -euo pipefail
 
 export TRIALS=${TRIALS:-200}               # (a) detected: trials
 export SILENT_TRIALS=${SILENT_TRIALS:-100} # (b) silent: trials (100: p99 is the 99th value, not the max)
-export INTERVAL_MS=${INTERVAL_MS:-100}     # (b) signal interval; maxAgeMs = MAX_AGE_MS, default 3 x INTERVAL_MS
+export INTERVAL_MS=${INTERVAL_MS:-100}     # (b) signal interval, sent as the signals' intervalMs
+export SILENCE_INTERVALS=${SILENCE_INTERVALS:-3} # (b) driad's health.silenceIntervals: the target is this many intervals
+export MAX_AGE_MS=${MAX_AGE_MS:-}          # (b) set: signals carry this maxAgeMs instead of intervalMs
 export SIGNALS=${SIGNALS:-3}               # (b) signals per trial, the last one at t0
 export WARMUP=${WARMUP:-10}                # unrecorded trials before (a) (and up to 3 before (b))
 TIME_LIMIT=${TIME_LIMIT:-300}              # seconds: the driver is stopped after this long
@@ -67,11 +69,12 @@ free_port() {
 # default), and a good signal brings the MX back at once (upAfter 1, no minimum hold), so each trial
 # starts from the same state without waiting out hysteresis. The embedded defaults supply the rest
 # (MX 69.25.95.1, gateway 192.0.2.10, zones/).
-cat >"$WORK/driad.yaml" <<'EOF'
+cat >"$WORK/driad.yaml" <<EOF
 health:
   downAfter: 1
   upAfter: 1
   minHoldMs: 0
+  silenceIntervals: $SILENCE_INTERVALS
 log:
   level: info
 EOF

@@ -110,10 +110,10 @@ async function route(ctx: ApiContext, req: IncomingMessage, res: ServerResponse)
     const list = Array.isArray(body) ? body : [body];
     if (list.length > MAX_SIGNALS) throw new HttpError(413, `at most ${MAX_SIGNALS} signals per request`);
     const now = Date.now();
-    const maxAge = ctx.served().config.health.defaultMaxAgeMs;
+    const { defaultMaxAgeMs, silenceIntervals } = ctx.served().config.health;
     const signals = list.map((raw, i) => {
       try {
-        return parseSignal(raw, now, maxAge);
+        return parseSignal(raw, now, { maxAgeMs: defaultMaxAgeMs, silenceIntervals });
       } catch (err) {
         throw new HttpError(400, `signal ${i}: ${(err as Error).message}`);
       }

@@ -25,6 +25,7 @@ export function openApiDocument(): unknown {
             value: { oneOf: [{ type: 'string', enum: ['up', 'degraded', 'down'] }, { type: 'boolean' }, { type: 'number', minimum: 0 }] },
             at: { type: 'number', description: 'epoch ms; default now' },
             maxAgeMs: { type: 'number', description: 'how long it stays true; default health.defaultMaxAgeMs' },
+            intervalMs: { type: 'number', description: 'instead of maxAgeMs, for a periodic source: how often it reports; silence makes the relay unknown within health.silenceIntervals intervals' },
           },
         },
         Relay: {
@@ -43,7 +44,7 @@ export function openApiDocument(): unknown {
             since: { type: 'string', format: 'date-time' },
             capacity: { type: 'object', properties: { maxTunnels: { type: ['integer', 'null'] }, linkBps: { type: ['number', 'null'] }, utilization: { type: ['number', 'null'] } } },
             rttMs: { type: ['number', 'null'] },
-            signals: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, kind: { type: 'string' }, value: {}, at: { type: 'string' }, ageMs: { type: 'number' }, maxAgeMs: { type: 'number' }, stale: { type: 'boolean' } } } },
+            signals: { type: 'array', items: { type: 'object', properties: { source: { type: 'string' }, kind: { type: 'string' }, value: {}, at: { type: 'string' }, ageMs: { type: 'number' }, maxAgeMs: { type: 'number' }, intervalMs: { type: ['number', 'null'] }, stale: { type: 'boolean' } } } },
           },
         },
         TraceStep: {

@@ -67,6 +67,7 @@ function relayView(r: RelayConfig, health: HealthStore): unknown {
       at: iso(s.at),
       ageMs: s.ageMs,
       maxAgeMs: s.maxAgeMs,
+      intervalMs: s.intervalMs ?? null,
       stale: s.stale,
     })),
   };

@@ -30,7 +30,7 @@ export function defaultConfig(): Config {
     gateway: { publicIP: '192.0.2.10', precedence: 20, maxTunnels: 1000 },
     relays: [],
     trafficOps: null,
-    health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000 },
+    health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000, silenceIntervals: 3 },
     policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
     log: { level: 'info', badInputIntervalMs: 10_000 },
   };

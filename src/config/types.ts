@@ -69,6 +69,8 @@ export interface HealthConfig {
   fullUtilization: number;
   /** Max age of a signal that does not say its own. */
   defaultMaxAgeMs: number;
+  /** A source that states its reporting interval and falls silent makes its relay unknown within this many intervals. */
+  silenceIntervals: number;
 }
 
 export interface SourceRule {

@@ -318,6 +318,7 @@ function healthSection(s: Section): HealthConfig {
     degradedUtilization: s.number('degradedUtilization', 0.01, 10),
     fullUtilization: s.number('fullUtilization', 0.01, 10),
     defaultMaxAgeMs: s.int('defaultMaxAgeMs', 1, 86_400_000),
+    silenceIntervals: s.int('silenceIntervals', 1, 100),
   };
   if (h.degradedUtilization >= h.fullUtilization) {
     throw new ConfigError('health.degradedUtilization', `must be below health.fullUtilization (${h.degradedUtilization} >= ${h.fullUtilization})`);

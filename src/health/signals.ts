@@ -16,12 +16,32 @@ export interface Signal {
   at: number;
   /** After this long without a newer signal from the same source and kind, it no longer counts. */
   maxAgeMs: number;
+  /** For a source that reports periodically: how often; maxAgeMs was derived from it. */
+  intervalMs?: number;
+}
+
+export interface SignalDefaults {
+  /** Max age of a signal that gives neither maxAgeMs nor intervalMs. */
+  maxAgeMs: number;
+  /** A periodic source that falls silent makes its relay unknown within this many intervals. */
+  silenceIntervals: number;
+}
+
+/** Time driad needs between a signal expiring and the next answer changing (timer, rebuild, send). */
+const ACT_MARGIN_MS = 5;
+
+/**
+ * Max age for a signal repeated every intervalMs, so that silence makes the relay unknown within
+ * `intervals` intervals of the last report: slightly less than that, to leave time to act.
+ */
+export function maxAgeForInterval(intervalMs: number, intervals: number): number {
+  return intervals * intervalMs - Math.min(ACT_MARGIN_MS, intervalMs / 20);
 }
 
 const STATES = ['up', 'degraded', 'down'];
 
 /** Checks a signal from outside (the API) and fills in defaults; throws naming the field. */
-export function parseSignal(raw: unknown, now: number, defaultMaxAgeMs: number): Signal {
+export function parseSignal(raw: unknown, now: number, defaults: SignalDefaults): Signal {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('signal must be a JSON object');
   const r = raw as Record<string, unknown>;
   const text = (key: string): string => {
@@ -41,9 +61,18 @@ export function parseSignal(raw: unknown, now: number, defaultMaxAgeMs: number):
   }
   const at = r.at === undefined ? now : r.at;
   if (typeof at !== 'number' || !Number.isFinite(at) || at > now + 60_000) throw new Error('at must be epoch milliseconds, not in the future');
-  const maxAgeMs = r.maxAgeMs === undefined ? defaultMaxAgeMs : r.maxAgeMs;
-  if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 1 || maxAgeMs > 86_400_000) {
-    throw new Error('maxAgeMs must be a number from 1 to 86400000');
+  const signal: Signal = { relay, source, kind, value: value as Signal['value'], at, maxAgeMs: defaults.maxAgeMs };
+  if (r.maxAgeMs !== undefined && r.intervalMs !== undefined) throw new Error('give maxAgeMs or intervalMs, not both');
+  if (r.intervalMs !== undefined) {
+    signal.intervalMs = duration(r.intervalMs, 'intervalMs', Math.floor(86_400_000 / defaults.silenceIntervals));
+    signal.maxAgeMs = maxAgeForInterval(signal.intervalMs, defaults.silenceIntervals);
+  } else if (r.maxAgeMs !== undefined) {
+    signal.maxAgeMs = duration(r.maxAgeMs, 'maxAgeMs', 86_400_000);
   }
-  return { relay, source, kind, value: value as Signal['value'], at, maxAgeMs };
+  return signal;
+}
+
+function duration(v: unknown, key: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1 || v > max) throw new Error(`${key} must be a number from 1 to ${max}`);
+  return v;
 }

@@ -132,14 +132,33 @@ test('RTT: the freshest measurement is used for ranking', (t) => {
 });
 
 test('parseSignal checks every field and names the bad one', (t) => {
-  const now = 5000;
-  t.deepEqual(parseSignal({ relay: 'mx', source: 'p', kind: 'rttMs', value: 3 }, now, 100), { relay: 'mx', source: 'p', kind: 'rttMs', value: 3, at: now, maxAgeMs: 100 });
-  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'latency', value: 3 }, now, 100), { message: /^kind must be one of/ });
-  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'reachable', value: 'yes' }, now, 100), { message: 'value of a reachable signal must be true or false' });
-  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: -1 }, now, 100), { message: 'value of a tunnels signal must be a number >= 0' });
-  t.throws(() => parseSignal({ source: 'p', kind: 'tunnels', value: 1 }, now, 100), { message: /^relay must be/ });
-  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: 1, maxAgeMs: 0 }, now, 100), { message: /^maxAgeMs must be/ });
-  t.throws(() => parseSignal([], now, 100), { message: 'signal must be a JSON object' });
+  const now = 1_000_000;
+  const d = { maxAgeMs: 100, silenceIntervals: 3 };
+  t.deepEqual(parseSignal({ relay: 'mx', source: 'p', kind: 'rttMs', value: 3 }, now, d), { relay: 'mx', source: 'p', kind: 'rttMs', value: 3, at: now, maxAgeMs: 100 });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'latency', value: 3 }, now, d), { message: /^kind must be one of/ });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'reachable', value: 'yes' }, now, d), { message: 'value of a reachable signal must be true or false' });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: -1 }, now, d), { message: 'value of a tunnels signal must be a number >= 0' });
+  t.throws(() => parseSignal({ source: 'p', kind: 'tunnels', value: 1 }, now, d), { message: /^relay must be/ });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: 1, maxAgeMs: 0 }, now, d), { message: 'maxAgeMs must be a number from 1 to 86400000' });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: 1, intervalMs: 'often' }, now, d), { message: 'intervalMs must be a number from 1 to 28800000' });
+  t.throws(() => parseSignal({ relay: 'mx', source: 'p', kind: 'tunnels', value: 1, intervalMs: 10, maxAgeMs: 30 }, now, d), { message: 'give maxAgeMs or intervalMs, not both' });
+  t.throws(() => parseSignal([], now, d), { message: 'signal must be a JSON object' });
+});
+
+test('a periodic source states its interval: its signals count for just under silenceIntervals intervals', (t) => {
+  const at = 1_000_000;
+  const reachable = (intervalMs: number, silenceIntervals: number) =>
+    parseSignal({ relay: 'mx', source: 'gnmi', kind: 'reachable', value: true, intervalMs }, at, { maxAgeMs: 30_000, silenceIntervals });
+  t.like(reachable(10_000, 3), { intervalMs: 10_000, maxAgeMs: 29_995 }, 'a 5 ms margin to act');
+  t.like(reachable(100, 3), { intervalMs: 100, maxAgeMs: 295 });
+  t.like(reachable(20, 2), { intervalMs: 20, maxAgeMs: 39 }, 'at most 5% of an interval');
+
+  const { h, advance, now } = store();
+  h.ingest({ ...reachable(100, 3), at: now() });
+  advance(294);
+  t.false(h.signals('mx')[0]?.stale, 'fresh until just before the third interval ends');
+  advance(1);
+  t.true(h.signals('mx')[0]?.stale, 'stale before three intervals have passed');
 });
 
 test('silence is noticed on time even while a recovery is held back by minHoldMs', async (t) => {
