@@ -145,7 +145,7 @@ function checkHostPort(value: string, key: string): void {
 }
 
 /** Junos serves gNMI on this port unless configured otherwise. */
-export const GNMI_PORT = 32767;
+const GNMI_PORT = 32767;
 
 function defaultGnmiTarget(ipv4: string | undefined, ipv6: string | undefined): string | undefined {
   if (ipv4) return `${ipv4}:${GNMI_PORT}`;
