@@ -24,50 +24,14 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BENCH=$ROOT/bench/dns-qps
 
-die() { echo "dns-qps: ERROR: $*" >&2; exit 1; }
-log() { echo "dns-qps: $*" >&2; }
-
-for tool in node dnsperf dig knotd taskset ss; do
-  command -v "$tool" >/dev/null || die "$tool not found (Debian: knot dnsperf bind9-dnsutils; Node 24 on PATH)"
-done
-[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 24 ] || die "Node >= 24 needed, found $(node --version)"
-[ -f "$ROOT/src/main.ts" ] || die "src/main.ts not found: driad is not there to measure"
-bash "$ROOT/scripts/build-native.sh"
-if [ "$(nproc)" -lt 2 ]; then SERVER_CPU=0; CLIENT_CPU=0; log "WARNING: one CPU only, server and dnsperf share it"; fi
-
-mkdir -p "$ROOT/bench/out"
-WORK=$(mktemp -d "$ROOT/bench/out/dns-qps.XXXXXX")
+BENCH_NAME=dns-qps
 SERVER_PID=
 PROBE_PID=
 DNSPERF_PID=
-
-cleanup() {
-  local status=$?
-  for pid in $DNSPERF_PID $SERVER_PID $PROBE_PID; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in $DNSPERF_PID $SERVER_PID $PROBE_PID; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "$KEEP" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A port unused by any UDP or TCP socket, below the kernel's ephemeral range (so that no client
-# socket of dnsperf, dig or another session's tests grabs it meanwhile). Start-up retries anyway.
-EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-  local p low=10000
-  [ "$EPHEMERAL_LOW" -gt $((low + 1000)) ] || low=1024
-  for _ in $(seq 200); do
-    p=$((low + RANDOM % (EPHEMERAL_LOW - low)))
-    if [ -z "$(ss -Hanut "sport = :$p")" ]; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
+bench_pids() { echo "$DNSPERF_PID $SERVER_PID $PROBE_PID"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_setup "Debian: knot dnsperf bind9-dnsutils" node dnsperf dig knotd taskset ss
 
 # --- workload -------------------------------------------------------------------------------------
 log "generating workload: $SOURCES sources, seed $SEED -> $WORK"
@@ -94,16 +58,6 @@ DNS_PORT=
 # start_driad / start_knot: up to 3 tries with fresh ports when a port was taken meanwhile.
 start_driad() { start_with_retries driad "$WORK/driad.log"; }
 start_knot() { start_with_retries knot "$WORK/knotd.log"; }
-start_with_retries() {
-  local try
-  for try in 1 2 3; do
-    if "try_start_$1"; then return; fi
-    grep -qi 'EADDRINUSE\|address already in use' "$2" || { tail -20 "$2" >&2; die "$1 exited during startup"; }
-    log "$1: port taken, retrying with another"
-    : >"$2"
-  done
-  die "$1: could not bind a free port in 3 tries"
-}
 
 # Returns 1 if the server exited during startup (the caller looks at the log), dies on a timeout.
 try_start_driad() {

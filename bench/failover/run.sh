@@ -22,48 +22,13 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
-die() { echo "failover: ERROR: $*" >&2; exit 1; }
-log() { echo "failover: $*" >&2; }
-
-for tool in node dig taskset ss timeout; do
-  command -v "$tool" >/dev/null || die "$tool not found (Debian: bind9-dnsutils util-linux iproute2 coreutils; Node 24 on PATH)"
-done
-[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 24 ] || die "Node >= 24 needed, found $(node --version)"
-[ -f "$ROOT/src/main.ts" ] || die "src/main.ts not found: driad is not there to measure"
-bash "$ROOT/scripts/build-native.sh"
-if [ "$(nproc)" -lt 2 ]; then SERVER_CPU=0; CLIENT_CPU=0; log "WARNING: one CPU only, driad and the driver share it"; fi
-
-mkdir -p "$ROOT/bench/out"
-WORK=$(mktemp -d "$ROOT/bench/out/failover.XXXXXX")
+BENCH_NAME=failover
 SERVER_PID=
 DRIVER_PID=
-
-cleanup() {
-  local status=$?
-  for pid in $DRIVER_PID $SERVER_PID; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in $DRIVER_PID $SERVER_PID; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "$KEEP" = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A port unused by any UDP or TCP socket, below the kernel's ephemeral range. Start-up retries anyway.
-EPHEMERAL_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-free_port() {
-  local p low=10000
-  [ "$EPHEMERAL_LOW" -gt $((low + 1000)) ] || low=1024
-  for _ in $(seq 200); do
-    p=$((low + RANDOM % (EPHEMERAL_LOW - low)))
-    if [ -z "$(ss -Hanut "sport = :$p")" ]; then echo "$p"; return; fi
-  done
-  die "no free port found"
-}
+bench_pids() { echo "$DRIVER_PID $SERVER_PID"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_setup "Debian: bind9-dnsutils util-linux iproute2 coreutils" node dig taskset ss timeout
 
 # Health policy that makes trials repeatable: a down signal takes effect at once (downAfter 1, the
 # default), and a good signal brings the MX back at once (upAfter 1, no minimum hold), so each trial
@@ -101,13 +66,7 @@ try_start_driad() {
   grep -q '"msg":"HTTP listening' "$WORK/driad.log" || sleep 0.5
 }
 
-for try in 1 2 3; do
-  if try_start_driad; then break; fi
-  grep -qi 'EADDRINUSE\|address already in use' "$WORK/driad.log" || { tail -20 "$WORK/driad.log" >&2; die "driad exited during startup"; }
-  [ "$try" -lt 3 ] || die "driad: could not bind free ports in 3 tries"
-  log "driad: port taken, retrying with others"
-  : >"$WORK/driad.log"
-done
+start_with_retries driad "$WORK/driad.log"
 answer=$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$DNS_PORT" 10.95.25.69.amt.in-addr.arpa A)
 [ "$answer" = 69.25.95.1 ] || die "driad's A answer for 10.95.25.69.amt.in-addr.arpa is '$answer', expected 69.25.95.1 (the MX)"
 if grep -q '"udpBatch":true' "$WORK/driad.log"; then udp_path="batched (native recvmmsg/sendmmsg)"; else udp_path="node:dgram"; fi

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { hasChromium, launchChromium, CHROMIUM_PATH } from '../helpers/chromium.ts';
@@ -45,14 +45,19 @@ function watch(page: Page, origin: string) {
   return seen;
 }
 
-browserTest(`operator page shows relays, live state changes, signals and explain${needs}`, async (t) => {
+/** A driad on fresh ports and a Chromium page watched for foreign requests and script errors; both stop with the test. */
+async function openBrowser(t: ExecutionContext) {
   const d = await startTestDriad();
   t.teardown(() => d.stop(0));
   const browser = await launchChromium();
   t.teardown(() => browser.close());
   const { page } = browser;
   const origin = `http://127.0.0.1:${d.httpPort}`;
-  const seen = watch(page, origin);
+  return { d, page, origin, seen: watch(page, origin) };
+}
+
+browserTest(`operator page shows relays, live state changes, signals and explain${needs}`, async (t) => {
+  const { d, page, origin, seen } = await openBrowser(t);
 
   await page.goto(`${origin}/?refresh=1`);
   t.is(await page.title(), 'driad: relays');
@@ -155,13 +160,7 @@ browserTest(`operator page shows relays, live state changes, signals and explain
 });
 
 browserTest(`operator page shows API failures, Traffic Ops status, and never renders data as HTML${needs}`, async (t) => {
-  const d = await startTestDriad();
-  t.teardown(() => d.stop(0));
-  const browser = await launchChromium();
-  t.teardown(() => browser.close());
-  const { page } = browser;
-  const origin = `http://127.0.0.1:${d.httpPort}`;
-  const seen = watch(page, origin);
+  const { d, page, origin, seen } = await openBrowser(t);
   const relaysError = page.getByTestId('relays-error');
 
   // The API failing from the start: an error, no exception, and the loop keeps trying.

@@ -6,6 +6,7 @@ import { mxServer, startTrafficOpsSim } from '../sim/traffic-ops.ts';
 import { startTestDriad } from '../helpers/driad.ts';
 import { ask } from '../helpers/dns-client.ts';
 import { undocumentedMetrics } from '../helpers/metrics-doc.ts';
+import { until } from '../helpers/until.ts';
 
 const NAME = '10.95.25.69.amt.in-addr.arpa';
 
@@ -19,15 +20,6 @@ function config(url: string, stateFile: string): string {
   timeoutMs: 1000
   stateFile: ${stateFile}
 `;
-}
-
-async function until(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
 }
 
 test('MX relays discovered in Traffic Ops answer DRIAD queries; the embedded default MX does not override discovery', async (t) => {

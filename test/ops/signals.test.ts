@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ask, rcodeOf } from '../helpers/dns-client.ts';
+import { until } from '../helpers/until.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const ZONES = new URL('../../zones', import.meta.url).pathname;
@@ -52,15 +53,6 @@ function zonesCopy(): string {
   return dir;
 }
 
-async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 test('SIGHUP reloads zones while queries keep being answered', async (t) => {
   const dir = zonesCopy();
   const d = await run(dir);
@@ -84,7 +76,7 @@ test('SIGHUP reloads zones while queries keep being answered', async (t) => {
   })();
   await new Promise((r) => setTimeout(r, 200));
   d.child.kill('SIGHUP');
-  const seen = await waitFor(async () => (await ask(d.port, 'reload-marker.amt.in-addr.arpa', 'TXT')).answers?.length === 1);
+  const seen = await until(async () => (await ask(d.port, 'reload-marker.amt.in-addr.arpa', 'TXT')).answers?.length === 1);
   await new Promise((r) => setTimeout(r, 200));
   stop = true;
   await load;
@@ -101,7 +93,7 @@ test('a bad zone file on reload keeps the old zone serving and logs file:line: r
   const lines = readFileSync(zoneFile, 'utf8').split('\n').length;
   appendFileSync(zoneFile, 'broken 300 IN A 1.2.3\n');
   d.child.kill('SIGHUP');
-  t.true(await waitFor(async () => d.output().includes('reload failed')), d.output());
+  t.true(await until(async () => d.output().includes('reload failed')), d.output());
   t.regex(d.output(), new RegExp(`${zoneFile}:${lines}: `));
   t.is((await ask(d.port, NAME, 'A')).answers?.[0]?.data, '69.25.95.1');
 });
@@ -132,9 +124,9 @@ test('--query-log writes one structured line per query', async (t) => {
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (c) => (out += c));
-  await waitFor(async () => out.includes('serving'));
+  await until(async () => out.includes('serving'));
   await ask(port, NAME, 'AMTRELAY');
-  t.true(await waitFor(async () => out.includes('"msg":"query"')));
+  t.true(await until(async () => out.includes('"msg":"query"')));
   const line = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"query"')) as string);
   t.like(line.query, { client: '127.0.0.1', transport: 'udp', qname: NAME, qtype: 'AMTRELAY', rcode: 'NOERROR', answers: 2, truncated: false });
 });
