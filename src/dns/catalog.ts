@@ -71,6 +71,12 @@ export class Catalog {
     for (const zone of this.zones) if (isInZone(qname, zone.origin)) return zone;
     return null;
   }
+
+  /** The zone that answers a DS query: at a child zone's apex that is the parent, when we serve it too (RFC 4035 §3.1.4.1). */
+  findForDs(qname: string): ServedZone | null {
+    for (const zone of this.zones) if (zone.origin !== qname && isInZone(qname, zone.origin)) return zone;
+    return this.find(qname);
+  }
 }
 
 /** True if `qname` is `origin` or below it; an escaped dot ("a\.b") is not a label boundary. */

@@ -49,7 +49,7 @@ export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   const ecs = query.edns && query.edns.options.length > 0 ? readClientSubnet(query.edns) : null;
   if (typeof ecs === 'string') return { ...bareReply(RCODE.FORMERR), problem: ecs };
   if (!isInternetClass(query.qclass) || isZoneTransfer(query.qtype)) return REFUSED;
-  const zone = catalog.find(query.qname);
+  const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
   if (!zone) return REFUSED;
   const result = answer(catalog, zone, query, peer, ecs);
   // RFC 7871 §7.2.1: echo the option; scope 0 says the answer is the same for every client.

@@ -67,7 +67,7 @@ test('driad explain with a bad address, or no server: one clear line and a non-z
 test('driad check-config: zone data that is not served as written is reported with file:line; errors exit 1', async (t) => {
   const ok = await cli('check-config', '--zones', 'test/dns/fixtures/semantics');
   t.is(ok.code, 0, ok.stderr);
-  t.regex(ok.stdout, /^config OK \(embedded default\); zones: amt\.in-addr\.arpa, amt\.ip6\.arpa, example \(2 warnings: data not served as written\)$/m);
+  t.regex(ok.stdout, /^config OK \(embedded default\); zones: amt\.in-addr\.arpa, amt\.ip6\.arpa, child\.example, example \(2 warnings: data not served as written\)$/m);
   t.regex(ok.stderr, /^warning: \S*example\.zone:15: "deep\.sub\.example" TXT is below the delegation at "sub\.example": occluded, not served$/m);
   t.regex(ok.stderr, /^warning: \S*example\.zone:10: "a\.\*\.mid\.example" has an asterisk label that is not the leftmost one/m);
   const dir = mkdtempSync(join(tmpdir(), 'driad-cli-'));

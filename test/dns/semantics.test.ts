@@ -168,3 +168,14 @@ test('zone loading warns, with file:line, about data that is not served as writt
     'example.zone:15: "deep.sub.example" TXT is below the delegation at "sub.example": occluded, not served',
   ]);
 });
+
+test('a child zone served here answers below its apex; DS at its apex comes from the parent zone', async (t) => {
+  const www = await ask(port, 'www.child.example', 'A');
+  t.true(www.flag_aa);
+  t.deepEqual(rows(www.answers), ['www.child.example A 192.0.2.80']);
+  const ds = await ask(port, 'child.example', 'DS');
+  t.true(ds.flag_aa);
+  t.deepEqual(ds.answers.map((a) => [a.name, a.type, a.data.keyTag]), [['child.example', 'DS', 4242]]);
+  const soa = await ask(port, 'child.example', 'SOA');
+  t.deepEqual(soa.answers.map((a) => [a.name, a.type]), [['child.example', 'SOA']]);
+});
