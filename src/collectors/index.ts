@@ -6,11 +6,12 @@ import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
+import { gnmiCollector } from './gnmi/setup.ts';
 
 export type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus, SessionStatus } from './context.ts';
 
 /** Every built-in collector, in start order. */
-const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [];
+const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [gnmiCollector as CollectorDefinition<unknown>];
 
 export interface CollectorDeps {
   relays: RelaySource;

@@ -1,4 +1,35 @@
-import type { Config } from './types.ts';
+import type { Config, GnmiConfig } from './types.ts';
+
+/** Juniper-shaped: openconfig-interfaces, and the AMT XML-proxy sensors of deploy/junos (docs/gnmi.md). */
+export const DEFAULT_GNMI_PATHS: GnmiConfig['paths'] = [
+  { path: '/interfaces/interface/state/counters', mode: 'sample' },
+  { path: '/interfaces/interface/state/oper-status', mode: 'on_change' },
+  { path: '/interfaces/interface/state/high-speed', mode: 'on_change' },
+  { path: '/junos/amt/summary', mode: 'on_change' },
+  { path: '/junos/amt/statistics', mode: 'sample' },
+  { path: '/junos/amt/tunnels/tunnel', mode: 'on_change' },
+];
+
+export function defaultGnmiConfig(): GnmiConfig {
+  return {
+    enabled: false,
+    sampleIntervalMs: 10_000,
+    heartbeatIntervalMs: 60_000,
+    mode: 'stream',
+    encoding: 'PROTO',
+    paths: DEFAULT_GNMI_PATHS.map((p) => ({ ...p })),
+    relayInterfaces: [],
+    tls: { certFile: '/var/opt/magma/certs/gateway.crt', keyFile: '/var/opt/magma/certs/gateway.key', caFile: '/var/opt/magma/certs/rootCA.pem' },
+    plaintext: false,
+    secretsDir: '/var/run/secrets/driad',
+    backoff: { initialMs: 1000, maxMs: 60_000 },
+    connectTimeoutMs: 10_000,
+    syncTimeoutMs: 60_000,
+    worker: true,
+    queueLimit: 200_000,
+    maxMessageBytes: 64 * 1024 * 1024,
+  };
+}
 
 /**
  * The embedded default: a development run on loopback with the seed's example MX
@@ -30,6 +61,7 @@ export function defaultConfig(): Config {
     gateway: { publicIP: '192.0.2.10', precedence: 20, maxTunnels: 1000 },
     relays: [],
     trafficOps: null,
+    gnmi: defaultGnmiConfig(),
     health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000, silenceIntervals: 3 },
     policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
     log: { level: 'info', badInputIntervalMs: 10_000 },

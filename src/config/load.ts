@@ -33,6 +33,8 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['GNMI_AUTH_MODE', ['amtRelay', 'gnmiAuthMode']],
   ['GNMI_USERNAME', ['amtRelay', 'gnmiUsername']],
   ['GNMI_TLS_SKIP_VERIFY', ['amtRelay', 'gnmiTLSSkipVerify']],
+  ['GNMI_PASSWORD', ['gnmi', 'password']],
+  ['GNMI_ENABLED', ['gnmi', 'enabled']],
   ['IPFIX_PORT', ['amtRelay', 'ipfixPort']],
   ['GATEWAY_PUBLIC_IP', ['gateway', 'publicIP']],
   ['TRAFFIC_OPS_PASSWORD', ['trafficOps', 'password']],

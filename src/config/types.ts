@@ -94,6 +94,50 @@ export interface PolicyConfig {
   rttBandMs: number;
 }
 
+export type GnmiSubscriptionMode = 'sample' | 'on_change';
+
+/** One subscribed path: `sample` at gnmi.sampleIntervalMs (counters), `on_change` with heartbeats (state). */
+export interface GnmiPathConfig {
+  path: string;
+  mode: GnmiSubscriptionMode;
+}
+
+/** The gNMI collector (src/collectors/gnmi/README.md); auth mode and user live in amtRelay (the seed's Helm values). */
+export interface GnmiConfig {
+  enabled: boolean;
+  /** SAMPLE interval, the POLL interval after a fallback, and the intervalMs of the signals. */
+  sampleIntervalMs: number;
+  /** heartbeat_interval of the ON_CHANGE subscriptions; 0: none requested. */
+  heartbeatIntervalMs: number;
+  /** `stream` (fall back to poll when the target refuses) or `poll` from the start. */
+  mode: 'stream' | 'poll';
+  encoding: 'PROTO' | 'JSON' | 'JSON_IETF';
+  paths: GnmiPathConfig[];
+  /** Names or globs (`xe-*`) of the relay-facing interfaces whose octets give bandwidthBps; empty: every interface but ud-*, lo*, fxp*, em*. */
+  relayInterfaces: string[];
+  tls: {
+    certFile: string;
+    keyFile: string;
+    caFile: string;
+    /** The name the MX certificate must carry, when it is not the target's host. */
+    serverName?: string;
+  };
+  /** gnmiAuthMode password only: no TLS at all (Junos clear-text port). */
+  plaintext: boolean;
+  /** From GNMI_PASSWORD; else read from the secret named amtRelay.gnmiPasswordSecret under secretsDir. */
+  password?: string;
+  secretsDir: string;
+  backoff: { initialMs: number; maxMs: number };
+  connectTimeoutMs: number;
+  /** Updates flowing but no sync_response after this long: the relay is down with that reason. */
+  syncTimeoutMs: number;
+  /** Run the sessions (gRPC, decoding) in a worker thread, so the DNS event loop never waits for them. */
+  worker: boolean;
+  /** Subscribe responses waiting to be decoded; beyond it the oldest are dropped (counted). */
+  queueLimit: number;
+  maxMessageBytes: number;
+}
+
 export interface Config {
   /** Where the config came from, for logs; undefined for the embedded default. */
   source?: string;
@@ -124,6 +168,7 @@ export interface Config {
   /** Extra relays beyond the MX and the gateway. */
   relays: RelayConfig[];
   trafficOps: TrafficOpsConfig | null;
+  gnmi: GnmiConfig;
   health: HealthConfig;
   policy: PolicyConfig;
   log: {

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import cron from 'node-cron';
+import { parsePath } from '../collectors/gnmi/wire/path.ts';
 import { parsePrefix } from '../driad/prefix.ts';
 import { defaultGnmiTarget, relayList } from '../inventory/relays.ts';
 import { ConfigError } from './errors.ts';
-import { RELAY_STATES, type Config, type HealthConfig, type PolicyConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
+import { RELAY_STATES, type AmtRelayValues, type Config, type GnmiConfig, type HealthConfig, type PolicyConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -261,11 +262,12 @@ export function validateConfig(raw: unknown, source?: string): Config {
   };
   logS.done();
 
+  const gnmi = gnmiSection(root.section('gnmi'), amtRelay);
   const health = healthSection(root.section('health'));
   const policy = policySection(root.section('policy'));
 
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, health, policy };
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, health, policy };
   const names = new Set(relayList(config, []).map((r) => r.name));
   checkPolicyRelays(policy, names);
   return config;
@@ -290,6 +292,63 @@ function trafficOpsSection(raw: unknown): TrafficOpsConfig | null {
   if (!cron.validate(to.schedule)) throw new ConfigError('trafficOps.schedule', `is not a valid cron expression (got ${show(to.schedule)})`);
   s.done();
   return to;
+}
+
+const JGRPC_QUIRK = 'Junos JGrpcServer rejects an empty password even with skip-authentication (it needs username and password in gRPC metadata)';
+
+function gnmiSection(s: Section, amt: AmtRelayValues): GnmiConfig {
+  const tlsS = s.section('tls');
+  const backoffS = s.section('backoff');
+  const g: GnmiConfig = {
+    enabled: s.bool('enabled'),
+    sampleIntervalMs: s.int('sampleIntervalMs', 10, 3_600_000),
+    heartbeatIntervalMs: s.int('heartbeatIntervalMs', 0, 86_400_000),
+    mode: s.oneOf('mode', ['stream', 'poll'] as const),
+    encoding: s.oneOf('encoding', ['PROTO', 'JSON', 'JSON_IETF'] as const),
+    paths: s.list('paths').map((raw, i) => gnmiPath(raw, `gnmi.paths[${i}]`)),
+    relayInterfaces: s.list('relayInterfaces').map((v, i) => {
+      if (typeof v !== 'string' || v === '') throw new ConfigError(`gnmi.relayInterfaces[${i}]`, `must be an interface name or glob (got ${show(v)})`);
+      return v;
+    }),
+    tls: { certFile: tlsS.string('certFile'), keyFile: tlsS.string('keyFile'), caFile: tlsS.string('caFile'), serverName: tlsS.optString('serverName') },
+    plaintext: s.bool('plaintext'),
+    password: s.optString('password'),
+    secretsDir: s.string('secretsDir'),
+    backoff: { initialMs: backoffS.int('initialMs', 1, 3_600_000), maxMs: backoffS.int('maxMs', 1, 3_600_000) },
+    connectTimeoutMs: s.int('connectTimeoutMs', 10, 600_000),
+    syncTimeoutMs: s.int('syncTimeoutMs', 10, 3_600_000),
+    worker: s.bool('worker'),
+    queueLimit: s.int('queueLimit', 1, 10_000_000),
+    maxMessageBytes: s.int('maxMessageBytes', 1024, 2 ** 31 - 1),
+  };
+  tlsS.done();
+  backoffS.done();
+  s.done();
+  if (g.paths.length === 0) throw new ConfigError('gnmi.paths', 'needs at least one path');
+  if (g.backoff.maxMs < g.backoff.initialMs) {
+    throw new ConfigError('gnmi.backoff.maxMs', `must not be below gnmi.backoff.initialMs (${g.backoff.maxMs} < ${g.backoff.initialMs})`);
+  }
+  if (g.plaintext && amt.gnmiAuthMode !== 'password') {
+    throw new ConfigError('gnmi.plaintext', `needs amtRelay.gnmiAuthMode password (mode ${amt.gnmiAuthMode} means mutual TLS)`);
+  }
+  if (g.password !== undefined && !amt.gnmiUsername) throw new ConfigError('gnmi.password', 'is set but amtRelay.gnmiUsername is not');
+  if (amt.gnmiUsername && g.password === undefined && !amt.gnmiPasswordSecret) {
+    throw new ConfigError('amtRelay.gnmiUsername', `is set without a password (GNMI_PASSWORD or amtRelay.gnmiPasswordSecret): ${JGRPC_QUIRK}`);
+  }
+  if (amt.gnmiPasswordSecret !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(amt.gnmiPasswordSecret)) {
+    throw new ConfigError('amtRelay.gnmiPasswordSecret', `must be a secret name (letters, digits, '.', '_', '-'; got ${show(amt.gnmiPasswordSecret)})`);
+  }
+  return g;
+}
+
+function gnmiPath(raw: unknown, key: string): GnmiConfig['paths'][number] {
+  const r = typeof raw === 'string' ? new Section({ path: raw }, key) : new Section(raw, key);
+  const path = r.string('path');
+  const mode = r.raw('mode') === undefined ? 'sample' : r.oneOf('mode', ['sample', 'on_change'] as const);
+  r.done();
+  const parsed = parsePath(path);
+  if (!parsed.ok) throw new ConfigError(`${key}.path`, parsed.error);
+  return { path, mode };
 }
 
 function healthSection(s: Section): HealthConfig {
