@@ -19,6 +19,7 @@ import type {
   SubscribeResponseMsg,
   SubscriptionListMsg,
 } from '../../../src/collectors/gnmi/wire/types.ts';
+import { encodeSubscribeResponse } from './fast-encode.ts';
 import { MxModel, type Change, type LeafKind, type MxModelOptions } from './model.ts';
 import type { CertKey, TestPki } from './pki.ts';
 import { render, type Corruption, type SimEncoding } from './render.ts';
@@ -602,9 +603,15 @@ class Session {
     await this.write({ sync_response: true });
   }
 
-  private async write(msg: SubscribeResponseMsg | Buffer): Promise<void> {
+  private async write(msg: SubscribeResponseMsg): Promise<void> {
     if (this.closed || this.sim.failing.has('silent')) return;
-    if (this.call.write(msg)) return;
+    let bytes: SubscribeResponseMsg | Buffer = msg;
+    try {
+      bytes = encodeSubscribeResponse(msg); // several times faster than protobufjs; the same bytes
+    } catch {
+      // a shape the fast encoder does not cover: the generic serializer takes the object
+    }
+    if (this.call.write(bytes)) return;
     try {
       await once(this.call, 'drain', { signal: this.abort.signal });
     } catch {
