@@ -12,9 +12,11 @@
  *   otherCa       a second CA, and serverOtherCa / clientOtherCa signed by it (mismatched)
  *   wrongName     a server certificate signed by ca for mx.invalid only (name mismatch)
  *
- * Test-only key material in a temporary directory; it protects nothing.
+ * Test-only key material in a temporary directory (removed when the process exits); it protects
+ * nothing.
  */
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +121,7 @@ async function makeLeaf(dir: string, spec: LeafSpec): Promise<void> {
 
 async function build(): Promise<TestPki> {
   const dir = await mkdtemp(join(tmpdir(), 'driad-gnmi-pki-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'signing.cnf'), CA_CONFIG);
   await writeFile(join(dir, 'req.cnf'), REQ_CONFIG);
   await writeFile(join(dir, 'index.txt'), '');

@@ -79,6 +79,7 @@ export interface GnmiMxOptions extends MxModelOptions {
   minSampleIntervalMs?: number; // the lowest sample interval; default 10
   targetDefinedSampleMs?: number; // SAMPLE interval for counters under TARGET_DEFINED; default 1000
   bundle?: number; // entries per Notification; default 1
+  churnPerSecond?: number; // tunnels that leave and arrive per second on their own; default 0
 }
 
 export interface SimStats {
@@ -173,6 +174,7 @@ class Sim implements GnmiMx {
   port = 0;
   private stopped = false;
   private streamSeq = 0;
+  private churnTimer: NodeJS.Timeout | undefined;
 
   constructor(options: GnmiMxOptions) {
     this.options = options;
@@ -180,6 +182,16 @@ class Sim implements GnmiMx {
     this.auth = options.auth ?? DEFAULT_AUTH;
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? 0;
+    const churn = options.churnPerSecond ?? 0;
+    if (churn > 0) {
+      let owed = 0; // fractions of a tunnel carried to the next tick
+      this.churnTimer = setInterval(() => {
+        owed += churn / 10;
+        const k = Math.floor(owed);
+        owed -= k;
+        if (k > 0) this.model.churn(k);
+      }, 100);
+    }
   }
 
   get address(): string {
@@ -283,6 +295,7 @@ class Sim implements GnmiMx {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.churnTimer);
     for (const s of this.sessions) s.close();
     // not tryShutdown: it waits for every client to go away, and an idle client channel never does
     this.server?.forceShutdown();

@@ -94,6 +94,15 @@ test('ON_CHANGE: tunnels that come and go are updates and deletes; oper-status c
   t.true(await rec.until((r) => r.updates().flatMap((e) => e.notification.deletes).length === 3), 'the two newest are deleted');
 });
 
+test('churnPerSecond: tunnels come and go on their own', async (t) => {
+  const { client } = await setup(t, { churnPerSecond: 50, tunnels: 10 });
+  const rec = subscribe(client, subscriptionRequest([{ path: '/junos/amt/tunnels', mode: 'ON_CHANGE' }]));
+  t.teardown(() => rec.cancel());
+  t.true(await rec.until((r) => r.updates().flatMap((e) => e.notification.deletes).length >= 10, 10000), 'every first tunnel has left');
+  const added = Object.keys(values(leaves(rec))).filter((p) => p.endsWith('/state')).length;
+  t.true(added >= 20, `${added} tunnels seen: the first 10 and at least 10 newcomers`);
+});
+
 test('ON_CHANGE with heartbeat_interval re-sends unchanged values', async (t) => {
   const { client } = await setup(t);
   const rec = subscribe(client, subscriptionRequest([{ path: '/junos/amt/summary', mode: 'ON_CHANGE', heartbeatMs: 80 }]));

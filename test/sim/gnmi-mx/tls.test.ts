@@ -46,15 +46,22 @@ test('mTLS with an Ed25519 client certificate: Capabilities lists Junos-like mod
   t.is(sim.stats.rpcs.Capabilities, 1);
 });
 
-test('mTLS with an ECDSA P-256 client certificate: a ONCE subscription reaches sync_response', async (t) => {
+test('mTLS with an ECDSA P-256 client certificate: ONCE reaches sync_response, POLL answers polls, STREAM samples', async (t) => {
   const sim = await withSim(t);
   const client = simClient(sim, clientCredentials(pki, 'p256'));
   t.teardown(() => client.close());
-  const rec = subscribe(client, subscriptionRequest([{ path: '/junos/amt/summary' }], { mode: 'ONCE' }));
-  const status = await rec.ended();
-  t.is(status?.code, grpc.status.OK);
-  t.is(rec.syncs, 1);
-  t.is(rec.updates().length, 1);
+  const once = subscribe(client, subscriptionRequest([{ path: '/junos/amt/summary' }], { mode: 'ONCE' }));
+  t.is((await once.ended())?.code, grpc.status.OK);
+  t.is(once.syncs, 1);
+  t.is(once.updates().length, 1);
+  const poll = subscribe(client, subscriptionRequest([{ path: '/junos/amt/statistics' }], { mode: 'POLL' }));
+  t.teardown(() => poll.cancel());
+  poll.call.write({ poll: {} });
+  poll.call.write({ poll: {} });
+  t.true(await poll.until((r) => r.syncs === 2));
+  const stream = subscribe(client, subscriptionRequest([{ path: '/interfaces/interface[name=ud-0/0/0]/state/counters', sampleMs: 50 }]));
+  t.teardown(() => stream.cancel());
+  t.true(await stream.until((r) => r.syncs === 1 && r.updates().length >= 3));
 });
 
 test('no client certificate, or one from another CA: the handshake fails and no RPC is served', async (t) => {
