@@ -30,8 +30,9 @@ ensure_native() {
   bash scripts/build-native.sh
 }
 
-# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
-DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
+# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium,
+# openssl (gNMI test certificates, s_client), yanglint (deploy/junos YANG modules).
+DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium openssl libyang2-tools)
 
 ensure_debs() {
   local missing=() p

@@ -61,7 +61,11 @@ export function flattenNotification(n: NotificationMsg, options: FlattenOptions 
     out.updates.push(update);
   };
 
-  for (const u of n.update ?? []) {
+  for (const u of Array.isArray(n.update) ? n.update : []) {
+    if (!u || typeof u !== 'object') {
+      push(prefix, { type: 'error', error: 'update is not a message' }, undefined);
+      continue;
+    }
     const own = pathFromMsg(u.path);
     const joined = joinPath(prefix, own);
     if (!joined.ok) {
@@ -80,7 +84,7 @@ export function flattenNotification(n: NotificationMsg, options: FlattenOptions 
     for (const leaf of leaves) push({ ...path, elem: leaf.rel.length === 0 ? base : [...base, ...leaf.rel] }, valueFromJson(leaf.value), u.duplicates);
   }
 
-  for (const d of n.delete ?? []) {
+  for (const d of Array.isArray(n.delete) ? n.delete : []) {
     const joined = joinPath(prefix, pathFromMsg(d));
     if (joined.ok) out.deletes.push(joined.value);
     else out.errors++;
@@ -95,7 +99,16 @@ export type SubscribeEvent =
   | { kind: 'error'; error: string; extensions: Extensions };
 
 export function readSubscribeResponse(r: SubscribeResponseMsg, options: FlattenOptions = {}): SubscribeEvent {
-  const extensions = decodeExtensions(r.extension);
+  try {
+    return readResponse(r, options);
+  } catch (err) {
+    // only a hand-made object of the wrong shape gets here: the decoder's output always has the right types
+    return { kind: 'error', error: `unreadable SubscribeResponse: ${(err as Error).message}`, extensions: { unknown: [], errors: [] } };
+  }
+}
+
+function readResponse(r: SubscribeResponseMsg, options: FlattenOptions): SubscribeEvent {
+  const extensions = decodeExtensions(Array.isArray(r.extension) ? r.extension : []);
   const which = r.response ?? (r.update ? 'update' : r.sync_response !== undefined ? 'sync_response' : r.error ? 'error' : undefined);
   switch (which) {
     case 'update':

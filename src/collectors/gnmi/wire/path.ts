@@ -24,8 +24,9 @@ export interface GnmiPath {
 export const DEFAULT_ORIGIN = 'openconfig';
 
 function elemFromMsg(e: PathElemMsg): GnmiPathElem {
-  const key = e.key;
-  return key && Object.keys(key).length > 0 ? { name: e.name ?? '', key } : { name: e.name ?? '' };
+  const name = typeof e?.name === 'string' ? e.name : '';
+  const key = e?.key;
+  return key && typeof key === 'object' && Object.keys(key).length > 0 ? { name, key } : { name };
 }
 
 /**
@@ -34,13 +35,13 @@ function elemFromMsg(e: PathElemMsg): GnmiPathElem {
  */
 export function pathFromMsg(msg: PathMsg | null | undefined): GnmiPath {
   const path: GnmiPath = { elem: [] };
-  if (!msg) return path;
-  if (msg.origin) path.origin = msg.origin;
-  if (msg.target) path.target = msg.target;
-  const elems = msg.elem ?? [];
+  if (!msg || typeof msg !== 'object') return path;
+  if (typeof msg.origin === 'string' && msg.origin) path.origin = msg.origin;
+  if (typeof msg.target === 'string' && msg.target) path.target = msg.target;
+  const elems = Array.isArray(msg.elem) ? msg.elem : [];
   if (elems.length > 0) {
     path.elem = elems.map(elemFromMsg);
-  } else if (msg.element && msg.element.length > 0) {
+  } else if (Array.isArray(msg.element) && msg.element.length > 0) {
     path.elem = msg.element.map((s) => {
       const parsed = parseElems(s);
       return parsed.ok && parsed.value.length === 1 ? parsed.value[0]! : { name: s };

@@ -90,3 +90,18 @@ test('the service: package gnmi, service gNMI, four RPCs', (t) => {
   const buf = Buffer.from('1801', 'hex');
   t.is(raw.Subscribe!.responseDeserialize(buf), buf, 'raw responses are handed over undecoded');
 });
+
+test('the wire module imports nothing from dns/, driad/ or api/ (the collector contract)', async (t) => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const dir = new URL('../../../../src/collectors/gnmi/wire/', import.meta.url);
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.ts'));
+  t.true(files.length >= 7);
+  for (const f of files) {
+    const imports = [...(await readFile(new URL(f, dir), 'utf8')).matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+    t.deepEqual(
+      imports.filter((i) => /\/(dns|driad|api)\//.test(i)),
+      [],
+      f,
+    );
+  }
+});

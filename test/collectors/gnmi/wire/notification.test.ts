@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { parseJson } from '../../../../src/collectors/gnmi/wire/json.ts';
 import { decodeMessage, encodeMessage } from '../../../../src/collectors/gnmi/wire/load.ts';
 import { flattenNotification, readSubscribeResponse, type LeafUpdate } from '../../../../src/collectors/gnmi/wire/notification.ts';
@@ -175,4 +176,43 @@ test('SubscribeResponse: update, sync_response, and empty or odd responses as er
   t.deepEqual(read({}), { kind: 'error', error: 'empty SubscribeResponse (no update, sync_response or error)', extensions: { unknown: [], errors: [] } });
   const error = read({ error: { code: 14, message: 'gone' } });
   t.is(error.kind === 'error' ? error.error : '', 'target error 14: gone');
+});
+
+test('objects of the wrong shape (not from the decoder) give errors, not exceptions', (t) => {
+  const odd = readSubscribeResponse({ response: 'update', update: { update: [null, 5, { path: { elem: 'x' }, val: { value: 'uint_val', uint_val: {} } }] } } as never);
+  t.is(odd.kind, 'update');
+  t.deepEqual(odd.kind === 'update' ? odd.notification.updates.map((u) => u.value.type) : [], ['error', 'error', 'error']);
+  t.is(readSubscribeResponse({ response: 'update', update: { update: 'nope', delete: 7 } } as never).kind, 'update');
+  t.is(readSubscribeResponse(null as never).kind, 'error');
+});
+
+test('random bytes and corrupted responses never throw (property)', (t) => {
+  const valid = encodeMessage('gnmi.SubscribeResponse', {
+    update: {
+      timestamp: '1',
+      prefix: path('/interfaces/interface[name=xe-0/0/0]'),
+      update: [
+        { path: path('state/counters/in-octets'), val: { uint_val: '5' } },
+        { path: path('state'), val: { json_ietf_val: json({ 'openconfig-interfaces:oper-status': 'UP' }) } },
+      ],
+      delete: [path('/a')],
+    },
+    extension: [{ registered_ext: { id: 1, msg: Buffer.from('0a0161', 'hex') } }],
+  });
+  const base = valid.ok ? valid.value : Buffer.alloc(0);
+  const readAll = (bytes: Uint8Array) => {
+    const d = decodeMessage<SubscribeResponseMsg>('gnmi.SubscribeResponse', bytes);
+    if (d.ok) readSubscribeResponse(d.value);
+    return true;
+  };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), readAll), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (flips) => {
+      const b = Buffer.from(base);
+      for (const [i, v] of flips) b[i] = v;
+      return readAll(b);
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass();
 });
