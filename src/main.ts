@@ -71,7 +71,10 @@ serverOptions(program.command('check-config').description('validate the config a
   const config = loadConfig(overridesFrom(opts));
   const { loadZoneDirectory } = await import('./zones/zone.ts');
   const zones = loadZoneDirectory(config.zones.directory);
-  console.log(`config OK (${config.source ?? 'embedded default'}); zones: ${zones.map((z) => z.origin).join(', ')}`);
+  const warnings = zones.flatMap((z) => z.warnings);
+  for (const w of warnings) console.error(`warning: ${w.file}:${w.line}: ${w.message}`);
+  const noted = warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''}: data not served as written)` : '';
+  console.log(`config OK (${config.source ?? 'embedded default'}); zones: ${zones.map((z) => z.origin).join(', ')}${noted}`);
 });
 
 function serverUrl(opts: { server?: string }): string {

@@ -154,6 +154,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
 
   for (const u of udp) log.info({ address: u.address, port: u.port, udpBatch: addon !== null }, `DNS listening on ${u.address}:${u.port} (UDP and TCP)`);
   log.info({ address: http.address, port: http.port }, `HTTP listening on ${http.address}:${http.port}`);
+  logZoneWarnings(served.catalog, log);
   log.info({ zones: served.catalog.zones.map((z) => z.origin), relays: served.relays.map((r) => r.name) }, 'serving');
 
   if (inventory) {
@@ -187,6 +188,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       health.reconcile(served.relays, healthPolicy(served.config));
       recompute();
       engine.update(engineOptions(served));
+      logZoneWarnings(served.catalog, log);
       log.info({ zones: served.catalog.zones.map((z) => z.origin) }, 'reloaded config and zones');
     },
     async stop(drainMs = 5000) {
@@ -195,6 +197,11 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       await Promise.all([...udp.map((u) => u.close()), ...tcp.map((t) => t.close(drainMs)), httpBound.close()]);
     },
   };
+}
+
+/** Data that loads but is not served as written, one line each, as `file:line: reason`. */
+function logZoneWarnings(catalog: Catalog, log: Logger): void {
+  for (const { zone } of catalog.zones) for (const w of zone.warnings) log.warn(`zone warning: ${w.file}:${w.line}: ${w.message}`);
 }
 
 function engineOptions(served: Served) {

@@ -3,7 +3,7 @@ import type { Counter, Metrics } from '../telemetry/metrics.ts';
 import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import { typeName } from './packet.ts';
 import type { Catalog } from './catalog.ts';
-import { respond } from './responder.ts';
+import { bareReply, respond } from './responder.ts';
 import { RCODE_NAME } from './wire/constants.ts';
 import { parseQuery, type Query } from './wire/query.ts';
 import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/response.ts';
@@ -94,7 +94,7 @@ export class DnsEngine {
     }
     this.#badInput.report('dns', RCODE_NAME[parsed.rcode] ?? String(parsed.rcode), parsed.reason, peer.address);
     p.query = parsed.query;
-    p.reply = { rcode: parsed.rcode, authoritative: false, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
+    p.reply = bareReply(parsed.rcode);
     p.limit = TCP_LIMIT;
     return p;
   }

@@ -1,23 +1,44 @@
-import type { Catalog, ServedZone, SynthContext } from './catalog.ts';
+import type { Catalog, Delegation, ServedZone, SynthContext } from './catalog.ts';
+import { Found, lookup, type Lookup } from './lookup.ts';
 import type { Peer } from './peer.ts';
 import { clientSubnetOption, readClientSubnet, type ClientSubnet } from './wire/ecs.ts';
 import { HEADER_SIZE, QTYPE, RCODE } from './wire/constants.ts';
 import { isInternetClass, isZoneTransfer, type Query } from './wire/query.ts';
 import type { Reply } from './wire/response.ts';
-import { withOwner, type WireRRset } from './wire/rr.ts';
+import { QNAME_POINTER, rrTail, withOwner, type WireRRset } from './wire/rr.ts';
 import { encodeName } from './packet.ts';
+import { MAX_NAME_LENGTH } from './rr/name.ts';
 
-const MAX_CNAME_HOPS = 8;
+/** CNAME and DNAME steps followed before giving up; a loop stops at the first repeated name. */
+export const MAX_CHAIN = 12;
 
-function bare(rcode: number, authoritative = false): Reply {
-  return { rcode, authoritative, answer: null, ancount: 0, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
+export function bareReply(rcode: number, authoritative = false): Reply {
+  return reply(rcode, authoritative, null, 0);
 }
 
-const REFUSED = bare(RCODE.REFUSED);
-const BADVERS = bare(RCODE.BADVERS);
+function reply(rcode: number, authoritative: boolean, answer: Buffer | null, ancount: number): Reply {
+  return {
+    rcode,
+    authoritative,
+    answer,
+    ancount,
+    soaTail: null,
+    soaOwnerOffset: 0,
+    authority: null,
+    nscount: 0,
+    additional: null,
+    arcount: 0,
+    additionalRequired: false,
+    ednsOptions: null,
+  };
+}
 
-/** Reused for every query: answering is synchronous, so one context at a time is in use. */
+const REFUSED = bareReply(RCODE.REFUSED);
+const BADVERS = bareReply(RCODE.BADVERS);
+
+/** Reused for every query: answering is synchronous, so one context and one lookup at a time are in use. */
 const ctx: SynthContext = { peer: { address: '' }, ecs: null, scope: 0 };
+const found: Lookup = { found: Found.NxDomain, rrsets: null, delegation: null, dname: null };
 
 /**
  * Decides the reply for a well-formed query. Pure lookups over prepared data: no allocation on
@@ -26,95 +47,166 @@ const ctx: SynthContext = { peer: { address: '' }, ecs: null, scope: 0 };
 export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   if (query.edns && query.edns.version > 0) return BADVERS;
   const ecs = query.edns && query.edns.options.length > 0 ? readClientSubnet(query.edns) : null;
-  if (typeof ecs === 'string') return { ...bare(RCODE.FORMERR), problem: ecs };
+  if (typeof ecs === 'string') return { ...bareReply(RCODE.FORMERR), problem: ecs };
   if (!isInternetClass(query.qclass) || isZoneTransfer(query.qtype)) return REFUSED;
-  const zone = catalog.find(query.qname);
+  const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
   if (!zone) return REFUSED;
-  const reply = answer(zone, query, peer, ecs);
+  const result = answer(catalog, zone, query, peer, ecs);
   // RFC 7871 §7.2.1: echo the option; scope 0 says the answer is the same for every client.
-  if (ecs) reply.ednsOptions = clientSubnetOption(ecs, ctx.scope);
-  return reply;
+  if (ecs) result.ednsOptions = clientSubnetOption(ecs, ctx.scope);
+  return result;
 }
 
-function answer(zone: ServedZone, query: Query, peer: Peer, ecs: ClientSubnet | null): Reply {
+function answer(catalog: Catalog, zone: ServedZone, query: Query, peer: Peer, ecs: ClientSubnet | null): Reply {
   ctx.scope = 0;
-  const staticData = zone.names.get(query.qname);
-  if (staticData) return fromStatic(zone, query, staticData);
-
-  if (zone.synth) {
-    ctx.peer = peer;
-    ctx.ecs = ecs;
-    const synthesized = zone.synth.lookup(query.qname, ctx);
-    if (synthesized !== null) {
-      const rrset = synthesized === 'empty' ? undefined : synthesized.get(query.qtype);
-      if (!rrset) return negative(zone, query, RCODE.NOERROR);
-      rrset.sent?.inc();
-      return positive(rrset.atQname, rrset.count);
+  ctx.peer = peer;
+  ctx.ecs = ecs;
+  const { qtype } = query;
+  const f = lookup(zone, query.qname, qtype, ctx, found);
+  switch (f.found) {
+    case Found.Node: {
+      const rrset = f.rrsets!.get(qtype);
+      if (rrset) {
+        rrset.sent?.inc();
+        return positive(rrset);
+      }
+      if (qtype !== QTYPE.CNAME && f.rrsets!.has(QTYPE.CNAME)) return chase(catalog, zone, query);
+      return negative(zone, query, RCODE.NOERROR);
     }
+    case Found.Empty:
+      return negative(zone, query, RCODE.NOERROR);
+    case Found.NxDomain:
+      return negative(zone, query, RCODE.NXDOMAIN);
+    case Found.Referral:
+      return referral(reply(RCODE.NOERROR, false, null, 0), f.delegation!);
+    default:
+      return chase(catalog, zone, query);
   }
-  return negative(zone, query, zone.zone.nameExists(query.qname) ? RCODE.NOERROR : RCODE.NXDOMAIN);
 }
 
-function positive(answer: Buffer, ancount: number): Reply {
-  return { rcode: RCODE.NOERROR, authoritative: true, answer, ancount, soaTail: null, soaOwnerOffset: 0, ednsOptions: null };
+function positive(rrset: WireRRset): Reply {
+  const r = reply(RCODE.NOERROR, true, rrset.atQname, rrset.count);
+  r.additional = rrset.additional;
+  r.arcount = rrset.arcount;
+  return r;
 }
 
 /** NXDOMAIN or NODATA with the zone's SOA, its owner a pointer to the origin inside the question. */
 function negative(zone: ServedZone, query: Query, rcode: number): Reply {
-  return {
-    rcode,
-    authoritative: true,
-    answer: null,
-    ancount: 0,
-    soaTail: zone.soaTail,
-    soaOwnerOffset: Math.max(HEADER_SIZE, query.qnameEnd - zone.originWireLength),
-    ednsOptions: null,
-  };
+  const r = reply(rcode, true, null, 0);
+  r.soaTail = zone.soaTail;
+  r.soaOwnerOffset = Math.max(HEADER_SIZE, query.qnameEnd - zone.originWireLength);
+  return r;
 }
 
-function fromStatic(zone: ServedZone, query: Query, byType: Map<number, WireRRset>): Reply {
-  const rrset = byType.get(query.qtype);
-  if (rrset) return positive(rrset.atQname, rrset.count);
-  const cname = byType.get(QTYPE.CNAME);
-  if (cname && query.qtype !== QTYPE.CNAME) return followCname(zone, query, cname);
-  return negative(zone, query, RCODE.NOERROR);
+function referral(r: Reply, cut: Delegation): Reply {
+  r.authority = cut.authority;
+  r.nscount = cut.nscount;
+  r.additional = cut.additional;
+  r.arcount = cut.arcount;
+  r.additionalRequired = true;
+  return r;
 }
 
-/** A CNAME answer plus, while the chain stays inside this zone, the records it leads to (RFC 1034 §4.3.2). */
-function followCname(zone: ServedZone, query: Query, first: WireRRset): Reply {
-  const parts: Buffer[] = [first.atQname];
-  let ancount = first.count;
-  let target = cnameTarget(first);
-  for (let hop = 0; hop < MAX_CNAME_HOPS && target !== null; hop++) {
-    const byType = zone.names.get(target);
-    if (!byType) break;
-    const owner = encodeName(target);
-    const rrset = byType.get(query.qtype);
-    if (rrset) {
-      parts.push(withOwner(owner, rrset.tails));
-      ancount += rrset.count;
-      break;
+/**
+ * A CNAME or DNAME at or above the question name: the chain of aliases, followed through every zone
+ * we serve, static or synthesized (RFC 1034 §4.3.2 step 3a, RFC 6672 §3.2), then the data, or the
+ * negative answer or referral where the chain ends (RFC 6604: the rcode is the last name's). A chain
+ * that leaves our zones, repeats a name or grows past MAX_CHAIN steps stops there, with what it has.
+ */
+function chase(catalog: Catalog, first: ServedZone, query: Query): Reply {
+  const { qtype } = query;
+  const parts: Buffer[] = [];
+  let ancount = 0;
+  let name = query.qname;
+  let owner: Buffer = QNAME_POINTER;
+  let zone = first;
+  const seen = new Set<string>([name]);
+  const done = (rcode: number): Reply => reply(rcode, true, Buffer.concat(parts), ancount);
+
+  for (let step = 0; ; step++) {
+    if (step > 0) lookup(zone, name, qtype, ctx, found);
+    switch (found.found) {
+      case Found.Node: {
+        const rrset = found.rrsets!.get(qtype);
+        if (rrset) {
+          rrset.sent?.inc();
+          parts.push(withOwner(owner, rrset.tails));
+          ancount += rrset.count;
+          return done(RCODE.NOERROR);
+        }
+        const cname = qtype === QTYPE.CNAME ? undefined : found.rrsets!.get(QTYPE.CNAME);
+        if (!cname) return negativeAfter(done(RCODE.NOERROR), zone);
+        parts.push(withOwner(owner, cname.tails));
+        ancount += cname.count;
+        name = cnameTarget(cname);
+        break;
+      }
+      case Found.Dname: {
+        const dname = found.dname!;
+        parts.push(dname.record);
+        const target = substitute(name, dname.owner, dname.target);
+        if (target === null) return done(RCODE.YXDOMAIN);
+        parts.push(owner, rrTail(QTYPE.CNAME, dname.ttl, encodeName(target)));
+        ancount += 2;
+        name = target;
+        break;
+      }
+      case Found.Empty:
+        return negativeAfter(done(RCODE.NOERROR), zone);
+      case Found.NxDomain:
+        return negativeAfter(done(RCODE.NXDOMAIN), zone);
+      default:
+        return referral(done(RCODE.NOERROR), found.delegation!);
     }
-    const next = byType.get(QTYPE.CNAME);
-    if (!next) break;
-    parts.push(withOwner(owner, next.tails));
-    ancount += next.count;
-    target = cnameTarget(next);
+    if (seen.has(name) || step + 1 >= MAX_CHAIN) return done(RCODE.NOERROR);
+    seen.add(name);
+    const next = catalog.find(name);
+    if (!next) return done(RCODE.NOERROR);
+    zone = next;
+    owner = encodeName(name);
   }
-  return positive(Buffer.concat(parts), ancount);
 }
 
-/** The target of a CNAME RRset from its wire tail: an uncompressed name after the 10-byte fixed part. */
-function cnameTarget(rrset: WireRRset): string | null {
-  const tail = rrset.tails[0];
-  if (!tail) return null;
-  const labels: string[] = [];
-  let offset = 10;
-  while (offset < tail.length) {
+/** The SOA of the zone a chain ended in, owner written out: it need not be inside the question name. */
+function negativeAfter(r: Reply, zone: ServedZone): Reply {
+  r.authority = zone.soaRecord;
+  r.nscount = 1;
+  return r;
+}
+
+/** The name a DNAME maps `name` to (RFC 6672 §2.2), or null when the result is too long (YXDOMAIN). */
+function substitute(name: string, owner: string, target: string): string | null {
+  const prefix = name.slice(0, name.length - owner.length - (owner === '' ? 0 : 1));
+  const result = target === '' ? prefix : `${prefix}.${target}`;
+  return wireLengthOf(result) > MAX_NAME_LENGTH ? null : result;
+}
+
+function wireLengthOf(name: string): number {
+  try {
+    return encodeName(name).length;
+  } catch {
+    return MAX_NAME_LENGTH + 1;
+  }
+}
+
+/** The target of a CNAME RRset from its wire tail (an uncompressed name after the 10-byte fixed part), in text form. */
+function cnameTarget(rrset: WireRRset): string {
+  const tail = rrset.tails[0]!;
+  let text = '';
+  for (let offset = 10; offset < tail.length; ) {
     const len = tail[offset] as number;
-    if (len === 0) return labels.join('.').toLowerCase();
-    labels.push(tail.toString('latin1', offset + 1, offset + 1 + len));
+    if (len === 0) break;
+    if (text) text += '.';
+    for (let i = offset + 1; i <= offset + len; i++) text += textByte(tail[i] as number);
     offset += 1 + len;
   }
-  return null;
+  return text;
+}
+
+/** One byte of a label in the text form names use throughout (see src/dns/rr/name.ts), lowercased. */
+function textByte(c: number): string {
+  if (c === 0x2e || c === 0x5c) return '\\' + String.fromCharCode(c);
+  if (c < 0x21 || c > 0x7e) return '\\' + String(c).padStart(3, '0');
+  return String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
 }

@@ -8,7 +8,7 @@ import { decodeRdata } from '../dns/rr/rdata.ts';
 import type { Token } from './lexer.ts';
 import { parseTtl } from './ttl.ts';
 
-export const TEXT_TYPES = new Set(['SOA', 'NS', 'A', 'AAAA', 'AMTRELAY', 'TXT', 'CNAME', 'PTR', 'MX', 'SRV', 'CAA']);
+export const TEXT_TYPES = new Set(['SOA', 'NS', 'A', 'AAAA', 'AMTRELAY', 'TXT', 'CNAME', 'PTR', 'MX', 'SRV', 'CAA', 'DNAME', 'DS']);
 
 /** An rdata problem; `token` says where, for the error's line number. */
 export class RdataError extends Error {
@@ -65,8 +65,17 @@ function parseFields(type: string, f: Fields): unknown {
     }
     case 'NS':
     case 'CNAME':
+    case 'DNAME':
     case 'PTR':
       return f.name('target name');
+    case 'DS': {
+      const keyTag = f.number('DS key tag', 0xffff);
+      const algorithm = f.number('DS algorithm', 0xff);
+      const digestType = f.number('DS digest type', 0xff);
+      const hex = f.rest().map((t) => t.text).join('');
+      if (hex === '' || !/^([0-9a-fA-F]{2})+$/.test(hex)) throw new RdataError(`bad DS digest "${hex}" (hexadecimal)`);
+      return { keyTag, algorithm, digestType, digest: Buffer.from(hex, 'hex') };
+    }
     case 'SOA':
       return {
         mname: f.name('SOA mname'),

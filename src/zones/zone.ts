@@ -1,12 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encodeRdata } from '../dns/rr/rdata.ts';
-import { formatLabels, lowercaseLabels, parseName } from '../dns/rr/name.ts';
+import { formatLabels, lowercaseLabels, parentName as parentOf, parseName } from '../dns/rr/name.ts';
 import { ZoneFileError } from './errors.ts';
 import { readMasterFile, type ZoneRecord } from './masterfile.ts';
+import { analyzeStructure, type ZoneStructure, type ZoneWarning } from './structure.ts';
 
 export { ZoneFileError } from './errors.ts';
 export type { ZoneRecord } from './masterfile.ts';
+export type { ZoneStructure, ZoneWarning } from './structure.ts';
 
 /** DNSSEC types that may sit beside a CNAME (RFC 4035 §2.5); a CNAME also allows itself, once. */
 const CNAME_COMPANIONS = new Set(['RRSIG', 'NSEC']);
@@ -18,11 +20,14 @@ export class Zone {
   readonly #names: Map<string, Map<string, ZoneRecord[]>>;
   /** Names with data plus the empty non-terminals between them and the origin. */
   readonly #existing: Set<string>;
+  /** Cuts, DNAMEs, wildcards and occluded names; `structure.warnings` lists data not served as written. */
+  readonly structure: ZoneStructure;
 
   private constructor(origin: string, soa: ZoneRecord, names: Map<string, Map<string, ZoneRecord[]>>) {
     this.origin = origin;
     this.soa = soa;
     this.#names = names;
+    this.structure = analyzeStructure(origin, names);
     this.#existing = new Set();
     for (const name of names.keys()) {
       for (let n: string | null = name; n !== null && !this.#existing.has(n); n = parentName(n, origin)) {
@@ -102,6 +107,16 @@ export class Zone {
     return normalized !== null && this.#existing.has(normalized);
   }
 
+  /** Data that loads but is not served as written (occluded names, asterisks that are not wildcards). */
+  get warnings(): ZoneWarning[] {
+    return this.structure.warnings;
+  }
+
+  /** Names with data, each with its records by type. */
+  entries(): IterableIterator<[string, Map<string, ZoneRecord[]>]> {
+    return this.#names.entries();
+  }
+
   *records(): IterableIterator<ZoneRecord> {
     for (const byType of this.#names.values()) {
       for (const rrset of byType.values()) yield* rrset;
@@ -164,10 +179,5 @@ function isInZone(name: string, origin: string): boolean {
 
 /** The name one label up, or null at `stopAt` or the root. */
 function parentName(name: string, stopAt: string): string | null {
-  if (name === stopAt || name === '') return null;
-  for (let i = 0; i < name.length; i++) {
-    if (name[i] === '\\') i++;
-    else if (name[i] === '.') return name.slice(i + 1);
-  }
-  return '';
+  return name === stopAt ? null : parentOf(name);
 }

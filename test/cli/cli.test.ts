@@ -1,5 +1,8 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_TOKEN, startTestDriad } from '../helpers/driad.ts';
 
@@ -59,4 +62,17 @@ test('driad explain with a bad address, or no server: one clear line and a non-z
   const down = await cli('relays', '--server', 'http://127.0.0.1:9');
   t.is(down.code, 1);
   t.regex(down.stderr.trim(), /^driad: cannot reach driad at http:\/\/127\.0\.0\.1:9: /);
+});
+
+test('driad check-config: zone data that is not served as written is reported with file:line; errors exit 1', async (t) => {
+  const ok = await cli('check-config', '--zones', 'test/dns/fixtures/semantics');
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /^config OK \(embedded default\); zones: amt\.in-addr\.arpa, amt\.ip6\.arpa, child\.example, example \(2 warnings: data not served as written\)$/m);
+  t.regex(ok.stderr, /^warning: \S*example\.zone:15: "deep\.sub\.example" TXT is below the delegation at "sub\.example": occluded, not served$/m);
+  t.regex(ok.stderr, /^warning: \S*example\.zone:10: "a\.\*\.mid\.example" has an asterisk label that is not the leftmost one/m);
+  const dir = mkdtempSync(join(tmpdir(), 'driad-cli-'));
+  writeFileSync(join(dir, 'example.zone'), '$ORIGIN example.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n  NS ns1\nns1 A 192.0.2.1\nx CNAME ns1\nx TXT "beside"\n');
+  const bad = await cli('check-config', '--zones', dir);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr.trim(), /^driad: \S*example\.zone:7: CNAME and other data at "x\.example"$/);
 });

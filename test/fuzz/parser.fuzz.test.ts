@@ -151,6 +151,8 @@ function expectedQname(labels: Buffer[]): string {
     .map((l) =>
       [...l]
         .map((c) => {
+          // The zone files' text form: lowercase, `\.` and `\\` inside labels, `\DDD` outside printable ASCII.
+          if (c < 0x21 || c > 0x7e) return '\\' + String(c).padStart(3, '0');
           const lc = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
           return (c === 0x2e || c === 0x5c ? '\\' : '') + String.fromCharCode(lc);
         })

@@ -125,3 +125,30 @@ export function decodeName(buf: Buffer, offset: number, end: number): { name: st
   if (pos - offset > MAX_NAME_LENGTH) throw new Error(`domain name longer than ${MAX_NAME_LENGTH} bytes`);
   return { name: formatLabels(labels), next: pos };
 }
+
+/** The text name one label up ('' above a single label), or null for the root. Escaped dots are not boundaries. */
+export function parentName(name: string): string | null {
+  if (name === '') return null;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x2e) return name.slice(i + 1);
+  }
+  return '';
+}
+
+/** The labels of a text name, still in text form (escapes kept). */
+export function labelsOf(name: string): string[] {
+  const labels: string[] = [];
+  let start = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x2e) {
+      labels.push(name.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (name !== '') labels.push(name.slice(start));
+  return labels;
+}

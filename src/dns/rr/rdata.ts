@@ -41,6 +41,7 @@ const CODECS: Record<string, RdataCodec> = {
   NS: nameCodec,
   CNAME: nameCodec,
   PTR: nameCodec,
+  DNAME: nameCodec,
   SOA: {
     encode: (data) => {
       const soa = data as Record<string, unknown>;

@@ -5,6 +5,7 @@ export const RCODE = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  YXDOMAIN: 6,
   BADVERS: 16,
 } as const;
 
@@ -16,9 +17,13 @@ export const QTYPE = {
   CNAME: 5,
   SOA: 6,
   PTR: 12,
+  MX: 15,
   TXT: 16,
   AAAA: 28,
+  SRV: 33,
+  DNAME: 39,
   OPT: 41,
+  DS: 43,
   IXFR: 251,
   AXFR: 252,
   ANY: 255,

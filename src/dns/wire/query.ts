@@ -34,7 +34,7 @@ export type ParseResult =
 const FORMERR = 1;
 const NOTIMP = 4;
 const MAX_NAME_WIRE = 255;
-const scratch = Buffer.alloc(MAX_NAME_WIRE * 2);
+const scratch = Buffer.alloc(MAX_NAME_WIRE * 4);
 
 /**
  * Parses a query, reading only what answering needs. It never throws and never reads past
@@ -59,20 +59,34 @@ export function parseQuery(msg: Buffer): ParseResult {
   const fail = (rcode: number, reason: string): ParseResult => ({ ok: false, drop: false, rcode, reason, query });
 
   const qdcount = msg.readUInt16BE(4);
-  if (query.opcode !== 0) {
-    // Read on only to learn whether the query had an OPT record, which the reply must echo.
-    if (qdcount === 1 && readQuestion(msg, query) === null) readRecords(msg, query);
-    return fail(NOTIMP, `opcode ${query.opcode} is not implemented`);
+  const notImplemented = query.opcode !== 0 ? `opcode ${query.opcode} is not implemented` : null;
+  if (qdcount !== 1) {
+    findOpt(msg, query, qdcount);
+    return notImplemented ? fail(NOTIMP, notImplemented) : fail(FORMERR, `QDCOUNT is ${qdcount}, not 1`);
   }
-  if (qdcount !== 1) return fail(FORMERR, `QDCOUNT is ${qdcount}, not 1`);
-
   const questionError = readQuestion(msg, query);
   if (questionError) {
     query.questionEnd = HEADER_SIZE;
-    return fail(FORMERR, questionError);
+    findOpt(msg, query, qdcount);
+    return notImplemented ? fail(NOTIMP, notImplemented) : fail(FORMERR, questionError);
   }
-  const recordsError = readRecords(msg, query);
+  // For an opcode we do not implement, read on only to learn whether there was an OPT record to echo.
+  const recordsError = readRecords(msg, query, query.questionEnd);
+  if (notImplemented) return fail(NOTIMP, notImplemented);
   return recordsError ? fail(FORMERR, recordsError) : { ok: true, query };
+}
+
+/**
+ * For a message whose question cannot be answered, finds its OPT record anyway when the sections
+ * can be skipped, so the error carries OPT back (RFC 6891 §7). The question is not echoed.
+ */
+function findOpt(msg: Buffer, query: Query, qdcount: number): void {
+  let offset = HEADER_SIZE;
+  for (let i = 0; i < qdcount && offset >= 0; i++) {
+    const end = skipName(msg, offset);
+    offset = end < 0 || end + 4 > msg.length ? -1 : end + 4;
+  }
+  if (offset >= 0) readRecords(msg, query, offset);
 }
 
 /**
@@ -80,8 +94,8 @@ export function parseQuery(msg: Buffer): ParseResult {
  * `query.edns` is set as soon as an OPT record is seen, so that even a FORMERR about the OPT
  * record itself carries one back (RFC 6891 §7).
  */
-function readRecords(msg: Buffer, query: Query): string | null {
-  let offset = query.questionEnd;
+function readRecords(msg: Buffer, query: Query, start: number): string | null {
+  let offset = start;
   const skipCount = msg.readUInt16BE(6) + msg.readUInt16BE(8);
   for (let i = 0; i < skipCount; i++) {
     offset = skipRecord(msg, offset);
@@ -130,8 +144,16 @@ function readQuestion(msg: Buffer, query: Query): string | null {
     if (out > 0) scratch[out++] = 0x2e;
     for (let i = offset + 1, end = offset + 1 + len; i < end; i++) {
       const c = msg[i] as number;
-      if (c === 0x2e || c === 0x5c) scratch[out++] = 0x5c; // keep '.' and '\' inside a label distinct from separators
-      scratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      if (c >= 0x21 && c <= 0x7e) {
+        if (c === 0x2e || c === 0x5c) scratch[out++] = 0x5c; // keep '.' and '\' inside a label distinct from separators
+        scratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      } else {
+        // The same \DDD escape the zone files' names use (src/dns/rr/name.ts), so odd bytes match them.
+        scratch[out++] = 0x5c;
+        scratch[out++] = 0x30 + ((c / 100) | 0);
+        scratch[out++] = 0x30 + (((c / 10) | 0) % 10);
+        scratch[out++] = 0x30 + (c % 10);
+      }
     }
     offset += 1 + len;
   }

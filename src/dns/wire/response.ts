@@ -12,6 +12,14 @@ export interface Reply {
   /** SOA for negative answers: a pointer to `soaOwnerOffset`, then `soaTail` (type through rdata). */
   soaTail: Buffer | null;
   soaOwnerOffset: number;
+  /** Prepared authority records (a referral's NS RRset, or an SOA whose owner is written out). */
+  authority: Buffer | null;
+  nscount: number;
+  /** Prepared additional records (glue, addresses of NS/MX/SRV targets), before our OPT. */
+  additional: Buffer | null;
+  arcount: number;
+  /** Glue that must fit or the answer is truncated (RFC 9471); other additional data is left out instead. */
+  additionalRequired: boolean;
   /** EDNS options for our OPT record (e.g. the Client Subnet echo); null for none. */
   ednsOptions: Buffer | null;
   /** Why the query was refused as malformed, for the bad-input log; absent for normal answers. */
@@ -30,10 +38,27 @@ export interface WriteOptions {
   ourUdpSize: number;
 }
 
-/** Size of the response `writeResponseAt` will write: the full answer, or the question alone if that exceeds the limit. */
-export function responseLength(query: Query, reply: Reply, limit: number): number {
+/** What goes out: everything, everything but optional additional data, or the question alone with TC=1. */
+const Fit = { Full: 0, WithoutAdditional: 1, Truncated: 2 } as const;
+type Fit = (typeof Fit)[keyof typeof Fit];
+
+function fit(query: Query, reply: Reply, limit: number): Fit {
   const full = fullLength(query, reply);
-  return full > limit ? headLength(query, reply) : full;
+  if (full <= limit) return Fit.Full;
+  if (reply.additional && !reply.additionalRequired && full - reply.additional.length <= limit) return Fit.WithoutAdditional;
+  return Fit.Truncated;
+}
+
+/** Size of the response `writeResponseAt` will write. */
+export function responseLength(query: Query, reply: Reply, limit: number): number {
+  switch (fit(query, reply, limit)) {
+    case Fit.Full:
+      return fullLength(query, reply);
+    case Fit.WithoutAdditional:
+      return fullLength(query, reply) - reply.additional!.length;
+    case Fit.Truncated:
+      return headLength(query, reply);
+  }
 }
 
 /** Header, question and OPT: what a truncated response carries. */
@@ -42,7 +67,13 @@ function headLength(query: Query, reply: Reply): number {
 }
 
 function fullLength(query: Query, reply: Reply): number {
-  return headLength(query, reply) + (reply.answer ? reply.answer.length : 0) + (reply.soaTail ? 2 + reply.soaTail.length : 0);
+  return (
+    headLength(query, reply) +
+    (reply.answer ? reply.answer.length : 0) +
+    (reply.soaTail ? 2 + reply.soaTail.length : 0) +
+    (reply.authority ? reply.authority.length : 0) +
+    (reply.additional ? reply.additional.length : 0)
+  );
 }
 
 /**
@@ -51,9 +82,9 @@ function fullLength(query: Query, reply: Reply): number {
  * If the full response would exceed `opts.limit`, only the question goes, with TC=1 (RFC 1035 §4.2.1).
  */
 export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): number {
-  const full = fullLength(query, reply);
-  const truncated = full > opts.limit;
-  const length = truncated ? headLength(query, reply) : full;
+  const fits = fit(query, reply, opts.limit);
+  const truncated = fits === Fit.Truncated;
+  const additional = fits === Fit.Full ? reply.additional : null;
   let flags = QR | (query.opcode << 11) | query.echoFlags | (reply.rcode & 0xf);
   if (reply.authoritative) flags |= AA;
   if (truncated) flags |= TC;
@@ -61,18 +92,20 @@ export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query:
   out.writeUInt16BE(flags, offset + 2);
   out.writeUInt16BE(query.questionEnd > HEADER_SIZE ? 1 : 0, offset + 4);
   out.writeUInt16BE(truncated ? 0 : reply.ancount, offset + 6);
-  out.writeUInt16BE(truncated || !reply.soaTail ? 0 : 1, offset + 8);
-  out.writeUInt16BE(query.edns ? 1 : 0, offset + 10);
+  out.writeUInt16BE(truncated ? 0 : (reply.soaTail ? 1 : 0) + reply.nscount, offset + 8);
+  out.writeUInt16BE((additional ? reply.arcount : 0) + (query.edns ? 1 : 0), offset + 10);
   let at = offset + HEADER_SIZE + msg.copy(out, offset + HEADER_SIZE, HEADER_SIZE, query.questionEnd);
   if (!truncated) {
     if (reply.answer) at += reply.answer.copy(out, at);
+    if (reply.authority) at += reply.authority.copy(out, at);
     if (reply.soaTail) {
       out.writeUInt16BE(0xc000 | reply.soaOwnerOffset, at);
       at += 2 + reply.soaTail.copy(out, at + 2);
     }
+    if (additional) at += additional.copy(out, at);
   }
-  if (query.edns) writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk, reply.ednsOptions);
-  return length;
+  if (query.edns) at = writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk, reply.ednsOptions);
+  return at - offset;
 }
 
 export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): Buffer {
@@ -81,7 +114,7 @@ export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: Wri
   return out;
 }
 
-function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, dnssecOk: boolean, options: Buffer | null): void {
+function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, dnssecOk: boolean, options: Buffer | null): number {
   out[offset] = 0; // root owner
   out.writeUInt16BE(41, offset + 1);
   out.writeUInt16BE(udpSize, offset + 3);
@@ -89,7 +122,7 @@ function writeOpt(out: Buffer, offset: number, rcode: number, udpSize: number, d
   out[offset + 6] = 0; // EDNS version 0
   out.writeUInt16BE(dnssecOk ? 0x8000 : 0, offset + 7);
   out.writeUInt16BE(options ? options.length : 0, offset + 9);
-  if (options) options.copy(out, offset + 11);
+  return offset + OPT_SIZE + (options ? options.copy(out, offset + OPT_SIZE) : 0);
 }
 
 /** The largest response a UDP client can take: its EDNS size (at least 512), capped at ours. */

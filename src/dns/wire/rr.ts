@@ -28,10 +28,13 @@ export interface WireRRset {
   tails: Buffer[];
   /** The records with the owner compressed to the question name. */
   atQname: Buffer;
+  /** Additional-section records that go with this RRset (addresses of NS, MX, SRV targets), or null. */
+  additional: Buffer | null;
+  arcount: number;
 }
 
 export function wireRRset(tails: Buffer[]): WireRRset {
-  return { count: tails.length, tails, atQname: withOwner(QNAME_POINTER, tails) };
+  return { count: tails.length, tails, atQname: withOwner(QNAME_POINTER, tails), additional: null, arcount: 0 };
 }
 
 /** Several RRsets as one answer section, e.g. for QTYPE ANY. */
