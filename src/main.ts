@@ -35,10 +35,11 @@ async function serve(overrides: ConfigOverrides): Promise<void> {
   const driad = await startDriad(config, log);
 
   process.on('SIGHUP', () => {
+    const failed = (err: unknown) => log.error(`reload failed, still serving the previous config and zones: ${(err as Error).message}`);
     try {
-      driad.reload(loadConfig(overrides));
+      driad.reload(loadConfig(overrides)).catch(failed);
     } catch (err) {
-      log.error(`reload failed, still serving the previous config and zones: ${(err as Error).message}`);
+      failed(err);
     }
   });
   let stopping = false;

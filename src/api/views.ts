@@ -5,6 +5,7 @@ import { driadName } from '../driad/names.ts';
 import { explain } from '../driad/table.ts';
 import type { DecisionTable } from '../driad/table.ts';
 import type { HealthStore } from '../health/store.ts';
+import type { CollectorStatus, SessionStatus } from '../collectors/context.ts';
 import type { InventoryStatus } from '../inventory/traffic-ops.ts';
 import type { Served } from '../server.ts';
 
@@ -13,6 +14,7 @@ export interface ViewContext {
   served: () => Served;
   table: () => DecisionTable;
   inventory: () => InventoryStatus | null;
+  collectors: () => CollectorStatus[];
 }
 
 const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
@@ -22,11 +24,13 @@ export function relaysView(ctx: ViewContext): unknown {
   const { health } = ctx;
   const served = ctx.served();
   const inventory = ctx.inventory();
+  const collectors = ctx.collectors();
   return {
     now: iso(Date.now()),
     generation: health.generation,
     policy: { capacityThreshold: served.policy.capacityThreshold, rttBandMs: served.policy.rttBandMs },
-    relays: served.relays.map((r) => relayView(r, health)),
+    relays: served.relays.map((r) => relayView(r, health, collectors)),
+    collectors: collectors.map((c) => ({ ...c, sessions: c.sessions.map(sessionView) })),
     transitions: [...health.transitions()].reverse().map((t) => ({ ...t, at: iso(t.at) })),
     inventory: {
       config: served.relays.filter((r) => r.origin === 'config').map((r) => r.name),
@@ -43,7 +47,11 @@ export function relaysView(ctx: ViewContext): unknown {
   };
 }
 
-function relayView(r: RelayConfig, health: HealthStore): unknown {
+function sessionView(s: SessionStatus): unknown {
+  return { ...s, since: iso(s.since), lastMessageAt: iso(s.lastMessageAt), lastErrorAt: iso(s.lastErrorAt) };
+}
+
+function relayView(r: RelayConfig, health: HealthStore, collectors: CollectorStatus[]): unknown {
   const status = health.get(r.name);
   const utilization = health.utilization(r.name);
   return {
@@ -68,8 +76,12 @@ function relayView(r: RelayConfig, health: HealthStore): unknown {
       ageMs: s.ageMs,
       maxAgeMs: s.maxAgeMs,
       intervalMs: s.intervalMs ?? null,
+      reason: s.reason ?? null,
       stale: s.stale,
     })),
+    collectors: collectors.flatMap((c) =>
+      c.sessions.filter((s) => s.relay === r.name).map((s) => ({ collector: c.collector, ...(sessionView(s) as object) })),
+    ),
   };
 }
 

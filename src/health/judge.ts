@@ -34,7 +34,7 @@ export function latest(fresh: Signal[]): Map<Signal['kind'], Signal> {
  */
 export function judge(fresh: Signal[], capacity: Capacity, t: Thresholds): Verdict {
   const down = fresh.find((s) => (s.kind === 'reachable' && s.value === false) || (s.kind === 'state' && s.value === 'down'));
-  if (down) return { state: 'down', reason: down.kind === 'reachable' ? `${down.source}: unreachable` : `${down.source}: reports down` };
+  if (down) return { state: 'down', reason: `${down.source}: ${down.reason ?? (down.kind === 'reachable' ? 'unreachable' : 'reports down')}` };
 
   const now = latest(fresh);
   const tunnels = now.get('tunnels')?.value as number | undefined;
@@ -45,7 +45,7 @@ export function judge(fresh: Signal[], capacity: Capacity, t: Thresholds): Verdi
     return { state: 'down', reason: `full: ${tunnels} of ${capacity.maxTunnels} tunnels` };
   }
   const degraded = fresh.find((s) => s.kind === 'state' && s.value === 'degraded');
-  if (degraded) return { state: 'degraded', reason: `${degraded.source}: reports degraded` };
+  if (degraded) return { state: 'degraded', reason: `${degraded.source}: ${degraded.reason ?? 'reports degraded'}` };
   if (tunnelUse !== undefined && tunnelUse >= t.degradedUtilization) {
     return { state: 'degraded', reason: `busy: ${tunnels} of ${capacity.maxTunnels} tunnels (${pct(tunnelUse)})` };
   }

@@ -18,6 +18,8 @@ export interface Signal {
   maxAgeMs: number;
   /** For a source that reports periodically: how often; maxAgeMs was derived from it. */
   intervalMs?: number;
+  /** Why, in a few words, when the value is bad news (e.g. 'gNMI auth failed'): explain and the relay's reason show it. */
+  reason?: string;
 }
 
 export interface SignalDefaults {
@@ -62,6 +64,7 @@ export function parseSignal(raw: unknown, now: number, defaults: SignalDefaults)
   const at = r.at === undefined ? now : r.at;
   if (typeof at !== 'number' || !Number.isFinite(at) || at > now + 60_000) throw new Error('at must be epoch milliseconds, not in the future');
   const signal: Signal = { relay, source, kind, value: value as Signal['value'], at, maxAgeMs: defaults.maxAgeMs };
+  if (r.reason !== undefined) signal.reason = text('reason');
   if (r.maxAgeMs !== undefined && r.intervalMs !== undefined) throw new Error('give maxAgeMs or intervalMs, not both');
   if (r.intervalMs !== undefined) {
     signal.intervalMs = duration(r.intervalMs, 'intervalMs', Math.floor(86_400_000 / defaults.silenceIntervals));

@@ -65,7 +65,7 @@ export class HealthStore {
   readonly #transitions: Transition[] = [];
   readonly #now: () => number;
 
-  constructor(relays: RelayConfig[], policy: HealthPolicy, now: () => number = Date.now) {
+  constructor(relays: readonly RelayConfig[], policy: HealthPolicy, now: () => number = Date.now) {
     this.#policy = policy;
     this.#now = now;
     for (const r of relays) this.#track(r);
@@ -137,7 +137,7 @@ export class HealthStore {
   }
 
   /** After a config reload or an inventory change: keep what is known of relays that remain. */
-  reconcile(relays: RelayConfig[], policy: HealthPolicy = this.#policy): void {
+  reconcile(relays: readonly RelayConfig[], policy: HealthPolicy = this.#policy): void {
     this.#policy = policy;
     const names = new Set(relays.map((r) => r.name));
     let changed = false;
@@ -264,5 +264,5 @@ function capacityOf(r: RelayConfig): Capacity {
 
 function staleReason(t: Tracked, now: number): string {
   const newest = [...t.signals.values()].reduce((a, b) => (b.at > a.at ? b : a));
-  return `no fresh signal: newest is ${newest.source}/${newest.kind}, ${((now - newest.at) / 1000).toFixed(1)} s old (max age ${(newest.maxAgeMs / 1000).toFixed(1)} s)`;
+  return `no fresh signal: newest is ${newest.source}/${newest.kind}, ${((now - newest.at) / 1000).toFixed(1)} s old (max age ${(newest.maxAgeMs / 1000).toFixed(1)} s)${newest.reason ? `: ${newest.reason}` : ''}`;
 }

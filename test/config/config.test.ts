@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
-import { relayList } from '../../src/config/validate.ts';
+import { relayList } from '../../src/inventory/relays.ts';
 
 function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'driad-cfg-')), 'driad.yaml');
