@@ -84,6 +84,11 @@ async function udp(port: number, msg: Buffer): Promise<Buffer | null> {
         socket.close();
         resolve(m);
       });
+      socket.once('error', () => {
+        clearTimeout(timer);
+        socket.close();
+        resolve(null);
+      });
       socket.send(msg, port, '127.0.0.1');
     });
     if (reply) return reply;
