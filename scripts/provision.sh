@@ -30,8 +30,9 @@ ensure_native() {
   bash scripts/build-native.sh
 }
 
-# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
-DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
+# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium;
+# IPFIX: tshark, ipfixDump (libfixbuf-tools), softflowd, python3-ipfix.
+DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium tshark libfixbuf-tools softflowd python3-ipfix)
 
 ensure_debs() {
   local missing=() p
