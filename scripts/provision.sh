@@ -34,6 +34,8 @@ ensure_native() {
 DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
 # tshark (and editcap) decode the AMT packets and pcap files the tests write; tcpdump captures live ones.
 DRIAD_DEBS+=(tshark tcpdump)
+# IPFIX: ipfixDump (libfixbuf-tools), softflowd, python3-ipfix.
+DRIAD_DEBS+=(libfixbuf-tools softflowd python3-ipfix)
 
 ensure_debs() {
   local missing=() p
