@@ -30,9 +30,14 @@ ensure_native() {
   bash scripts/build-native.sh
 }
 
-# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium,
-# openssl (gNMI test certificates, s_client), yanglint (deploy/junos YANG modules).
-DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium openssl libyang2-tools)
+# Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
+DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
+# tshark (and editcap) decode the AMT packets and pcap files the tests write; tcpdump captures live ones.
+DRIAD_DEBS+=(tshark tcpdump)
+# IPFIX: ipfixDump (libfixbuf-tools), softflowd, python3-ipfix.
+DRIAD_DEBS+=(libfixbuf-tools softflowd python3-ipfix)
+# gNMI: openssl (test certificates, s_client), yanglint (deploy/junos YANG modules).
+DRIAD_DEBS+=(openssl libyang2-tools)
 
 ensure_debs() {
   local missing=() p
@@ -43,6 +48,8 @@ ensure_debs() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   echo "driad: installing Debian packages: ${missing[*]}" >&2
+  # wireshark-common asks whether non-root users may capture; answer no, without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections 2>/dev/null || true
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

@@ -145,10 +145,12 @@ function chase(catalog: Catalog, first: ServedZone, query: Query): Reply {
       case Found.Dname: {
         const dname = found.dname!;
         parts.push(dname.record);
+        ancount += 1;
         const target = substitute(name, dname.owner, dname.target);
-        if (target === null) return done(RCODE.YXDOMAIN);
+        // RFC 6672 §2.2: the new name would be too long; the DNAME goes back with the zone's SOA.
+        if (target === null) return negativeAfter(done(RCODE.YXDOMAIN), zone);
         parts.push(owner, rrTail(QTYPE.CNAME, dname.ttl, encodeName(target)));
-        ancount += 2;
+        ancount += 1;
         name = target;
         break;
       }
