@@ -1,13 +1,16 @@
 import type { Config, GnmiConfig } from './types.ts';
 
-/** Juniper-shaped: openconfig-interfaces, and the AMT XML-proxy sensors of deploy/junos (docs/gnmi.md). */
+/**
+ * Juniper-shaped: openconfig-interfaces, and the AMT XML-proxy sensors of deploy/junos (docs/gnmi.md).
+ * The per-tunnel list (/junos/amt/tunnels/tunnel, ON_CHANGE) is left out: an XML proxy sensor that
+ * large is more than Junos advises; add it for small relays.
+ */
 export const DEFAULT_GNMI_PATHS: GnmiConfig['paths'] = [
   { path: '/interfaces/interface/state/counters', mode: 'sample' },
   { path: '/interfaces/interface/state/oper-status', mode: 'on_change' },
   { path: '/interfaces/interface/state/high-speed', mode: 'on_change' },
   { path: '/junos/amt/summary', mode: 'on_change' },
   { path: '/junos/amt/statistics', mode: 'sample' },
-  { path: '/junos/amt/tunnels/tunnel', mode: 'on_change' },
 ];
 
 export function defaultGnmiConfig(): GnmiConfig {

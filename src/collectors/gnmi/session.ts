@@ -546,7 +546,7 @@ export class GnmiSession {
     // With no interval to expect (ON_CHANGE only, no heartbeat), the session's own liveness is the clock.
     const at = this.#expectedMs === null ? now : (this.#lastMessageAt ?? now);
     if (period.good === 0 && period.bad > 0) {
-      this.#signal({ kind: 'reachable', value: false, at, intervalMs, reason: `gNMI undecodable values: ${redact(period.firstBad, this.#secrets).slice(0, 140)}` });
+      this.#signal({ kind: 'reachable', value: false, at, intervalMs, reason: `gNMI undecodable values: ${redact(period.firstBad, this.#secrets).slice(0, 200)}` });
       return;
     }
     const r = this.#readings;
@@ -583,6 +583,6 @@ export class GnmiSession {
     this.#setConnected(false);
     if (f.kind === 'silence') return;
     const maxAgeMs = this.#s.backoff.maxMs + this.#s.connectTimeoutMs + SILENCE_INTERVALS * this.#intervalMs();
-    this.#signal({ kind: 'reachable', value: false, at: this.#d.clock.now(), maxAgeMs, reason: `${f.reason}: ${redact(f.detail, this.#secrets).slice(0, 140)}` });
+    this.#signal({ kind: 'reachable', value: false, at: this.#d.clock.now(), maxAgeMs, reason: `${f.reason}: ${redact(f.detail, this.#secrets).slice(0, 200)}` });
   }
 }
