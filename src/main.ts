@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { addGnmiCommand } from './cli/gnmi-command.ts';
 import { loadConfig, type ConfigOverrides } from './config/load.ts';
 import { startDriad } from './server.ts';
 import { createLogger } from './telemetry/log.ts';
@@ -113,6 +114,8 @@ program
     const body = await getJson(serverUrl(opts), `/api/v1/explain?${query}`);
     console.log(opts.json ? JSON.stringify(body, null, 2) : formatExplain(body as Parameters<typeof formatExplain>[0]));
   });
+
+addGnmiCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`driad: ${(err as Error).message}`);

@@ -100,6 +100,8 @@ export type GnmiSubscriptionMode = 'sample' | 'on_change';
 export interface GnmiPathConfig {
   path: string;
   mode: GnmiSubscriptionMode;
+  /** on_change only: this path's heartbeat instead of gnmi.heartbeatIntervalMs (0: none). */
+  heartbeatIntervalMs?: number;
 }
 
 /** The gNMI collector (src/collectors/gnmi/README.md); auth mode and user live in amtRelay (the seed's Helm values). */

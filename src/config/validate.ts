@@ -345,10 +345,12 @@ function gnmiPath(raw: unknown, key: string): GnmiConfig['paths'][number] {
   const r = typeof raw === 'string' ? new Section({ path: raw }, key) : new Section(raw, key);
   const path = r.string('path');
   const mode = r.raw('mode') === undefined ? 'sample' : r.oneOf('mode', ['sample', 'on_change'] as const);
+  const heartbeatIntervalMs = r.optInt('heartbeatIntervalMs', 0, 86_400_000);
   r.done();
   const parsed = parsePath(path);
   if (!parsed.ok) throw new ConfigError(`${key}.path`, parsed.error);
-  return { path, mode };
+  if (heartbeatIntervalMs !== undefined && mode !== 'on_change') throw new ConfigError(`${key}.heartbeatIntervalMs`, 'applies to on_change paths only');
+  return heartbeatIntervalMs === undefined ? { path, mode } : { path, mode, heartbeatIntervalMs };
 }
 
 function healthSection(s: Section): HealthConfig {

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { RelayConfig } from '../../config/types.ts';
 import type { Counter } from '../../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorStatus } from '../context.ts';
+import { quietIpServerNameWarning } from './credentials.ts';
 import { SessionPool } from './pool.ts';
 import type { GnmiSessionStatus } from './session.ts';
 import { usesTls, type GnmiSettings } from './settings.ts';
@@ -32,6 +33,7 @@ export function startGnmi(ctx: CollectorContext<GnmiSettings>): Collector {
   if (s.tlsSkipVerify && usesTls(s)) {
     ctx.log.warn('amtRelay.gnmiTLSSkipVerify is true: the MX certificates are not verified (anyone on the path can pose as the MX)');
   }
+  quietIpServerNameWarning();
   const pool: Pool = s.worker ? new WorkerPool(ctx) : new SessionPool({ ...ctx, settings: s });
   pool.follow(targets(ctx.relays.relays()));
   const unsubscribe = ctx.relays.onChange((relays) => pool.follow(targets(relays)));

@@ -106,3 +106,21 @@ export function redact(text: string, secrets: readonly string[]): string {
   for (const s of secrets) if (s.length > 0) out = out.split(s).join('***');
   return out;
 }
+
+let quieted = false;
+
+/**
+ * grpc-js gives the target's host as the TLS server name even when it is an IP address (an MX is
+ * usually reached by address), and Node warns about that (DEP0123) on stderr, outside the log.
+ * That one warning is dropped; every other goes through.
+ */
+export function quietIpServerNameWarning(): void {
+  if (quieted) return;
+  quieted = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const [, type, code] = args;
+    if (code === 'DEP0123' || (typeof type === 'object' && (type as { code?: string } | null)?.code === 'DEP0123')) return;
+    emit(...args);
+  }) as typeof process.emitWarning;
+}

@@ -32,7 +32,8 @@ export function subscribeRequest(paths: readonly GnmiPathConfig[], o: SubscribeO
       sub.sample_interval = String(BigInt(o.sampleIntervalMs) * NS_PER_MS);
     } else {
       sub.mode = 'ON_CHANGE';
-      if (o.heartbeatIntervalMs > 0) sub.heartbeat_interval = String(BigInt(o.heartbeatIntervalMs) * NS_PER_MS);
+      const heartbeat = p.heartbeatIntervalMs ?? o.heartbeatIntervalMs;
+      if (heartbeat > 0) sub.heartbeat_interval = String(BigInt(heartbeat) * NS_PER_MS);
     }
     return sub;
   });

@@ -146,7 +146,8 @@ export class GnmiSession {
       return { text: p.path, path: parsed.ok ? parsed.value : { elem: [] } };
     });
     const sample = this.#s.paths.some((p) => p.mode === 'sample');
-    this.#expectedMs = this.#s.mode === 'poll' || sample ? this.#s.sampleIntervalMs : this.#s.heartbeatIntervalMs > 0 ? this.#s.heartbeatIntervalMs : null;
+    const heartbeats = this.#s.paths.map((p) => p.heartbeatIntervalMs ?? this.#s.heartbeatIntervalMs).filter((ms) => ms > 0);
+    this.#expectedMs = this.#s.mode === 'poll' || sample ? this.#s.sampleIntervalMs : heartbeats.length > 0 ? Math.min(...heartbeats) : null;
     if (this.#s.mode === 'poll') this.#poll = { reason: 'gnmi.mode is poll' };
     const labels = { relay: this.relay };
     this.#counters = {

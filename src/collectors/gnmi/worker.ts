@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CollectorSignal } from '../context.ts';
 import { Counter, type Labels } from '../../telemetry/metrics.ts';
+import { quietIpServerNameWarning } from './credentials.ts';
 import { SessionPool } from './pool.ts';
 import type { GnmiSessionStatus } from './session.ts';
 import type { GnmiSettings } from './settings.ts';
@@ -24,6 +25,7 @@ export type FromWorker =
 function main(): void {
   const port = parentPort;
   if (!port) throw new Error('worker.ts runs as a worker thread');
+  quietIpServerNameWarning();
   const post = (m: FromWorker): void => port.postMessage(m);
   const counters = new Map<string, { name: string; help: string; counter: Counter }>();
   const bad = new Map<string, { detail: string; peer: string | undefined; count: number }>();
