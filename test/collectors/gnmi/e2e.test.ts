@@ -1,90 +1,17 @@
-import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { loadConfig } from '../../../src/config/load.ts';
-import { startDriad } from '../../../src/server.ts';
-import { ask } from '../../helpers/dns-client.ts';
+import test from 'ava';
 import { undocumentedMetrics } from '../../helpers/metrics-doc.ts';
 import { until } from '../../helpers/until.ts';
-import { DEFAULT_AUTH, startGnmiMx, type GnmiMx, type GnmiMxOptions } from '../../sim/gnmi-mx/server.ts';
-
-/** The DRIAD name of a source the test zones serve; the answer names the MX (69.25.95.1) or the gateway (192.0.2.10). */
-const NAME = '10.95.25.69.amt.in-addr.arpa';
-const MX_IP = '69.25.95.1';
-const GATEWAY_IP = '192.0.2.10';
-/** Failover bounds asserted here are generous (a loaded 2-core machine); the precise figures come from bench/. */
-const FAILOVER_BOUND_MS = 4000;
-
-interface Running {
-  mx: GnmiMx;
-  dnsPort: number;
-  httpPort: number;
-  lines: string[];
-  answer(): Promise<{ a: string | undefined; ttl: number | undefined }>;
-  relays(): Promise<any>;
-}
-
-async function start(t: ExecutionContext, sim: GnmiMxOptions = {}, password = DEFAULT_AUTH.password, extra = ''): Promise<Running> {
-  const mx = await startGnmiMx({ tunnels: 100, ...sim });
-  t.teardown(() => mx.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'driad-gnmi-e2e-'));
-  const file = join(dir, 'driad.yaml');
-  writeFileSync(
-    file,
-    `amtRelay:
-  amtRelayPublicIP: ${MX_IP}
-  gnmiTarget: ${mx.address}
-  gnmiAuthMode: password
-  gnmiUsername: ${DEFAULT_AUTH.username}
-  maxTunnels: 1000
-gnmi:
-  enabled: true
-  plaintext: true
-  sampleIntervalMs: 100
-  heartbeatIntervalMs: 500
-  backoff: { initialMs: 20, maxMs: 200 }
-health:
-  minHoldMs: 1000
-${extra}`,
-  );
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  // The password through the environment, as the seed's container sets it
-  const config = loadConfig({ config: file, dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0' }, { GNMI_PASSWORD: password, DRIAD_UDP_BATCH: 'false' });
-  const driad = await startDriad(config, pino({ level: 'info' }, sink));
-  t.teardown(() => driad.stop(0));
-  const dnsPort = driad.dns[0]!.port;
-  const httpPort = driad.http.port;
-  return {
-    mx,
-    dnsPort,
-    httpPort,
-    lines,
-    async answer() {
-      const r = await ask(dnsPort, NAME, 'A');
-      return { a: r.answers?.[0]?.data as string | undefined, ttl: r.answers?.[0]?.ttl };
-    },
-    relays: async () => (await fetch(`http://127.0.0.1:${httpPort}/api/v1/relays`)).json(),
-  };
-}
-
-const relay = (body: any, name: string) => body.relays.find((r: any) => r.name === name);
+import { DEFAULT_AUTH, startGnmiMx } from '../../sim/gnmi-mx/server.ts';
+import { WAIT, FAILOVER_BOUND_MS, GATEWAY_IP, MX_IP, relay, startWithMx } from './driad.ts';
 
 test('MX healthy over gNMI: DNS answers the MX anycast address; the API shows the session', async (t) => {
-  const d = await start(t);
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.signals.some((s: any) => s.source === 'gnmi' && s.kind === 'tunnels' && s.value === 100)));
+  const d = await startWithMx(t);
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.signals.some((s: any) => s.source === 'gnmi' && s.kind === 'tunnels' && s.value === 100), WAIT));
   const mx = relay(await d.relays(), 'mx');
   t.is(mx.state, 'up');
   t.is(mx.stateSource, 'signals');
-  t.like(mx.collectors[0], { collector: 'gnmi', relay: 'mx', target: d.mx.address, mode: 'stream', connected: true, synced: true });
+  t.true(await until(async () => relay(await d.relays(), 'mx').collectors[0]?.synced === true, WAIT), 'statuses come from the worker every 200 ms');
+  t.like(relay(await d.relays(), 'mx').collectors[0], { collector: 'gnmi', relay: 'mx', target: d.mx.address, mode: 'stream', connected: true, synced: true });
   t.is(typeof mx.collectors[0].lastMessageAt, 'string');
   t.deepEqual(await d.answer(), { a: MX_IP, ttl: 300 });
   const body = await d.relays();
@@ -96,20 +23,20 @@ test('MX healthy over gNMI: DNS answers the MX anycast address; the API shows th
 });
 
 test('tunnels near maxTunnels: the MX is degraded and answers get the short TTL', async (t) => {
-  const d = await start(t, { tunnels: 100 });
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'up' && relay(await d.relays(), 'mx')?.stateSource === 'signals'));
+  const d = await startWithMx(t, { tunnels: 100 });
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'up' && relay(await d.relays(), 'mx')?.stateSource === 'signals', WAIT));
   d.mx.setTunnels(900); // 90 % of maxTunnels 1000, above health.degradedUtilization 0.85
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'degraded'));
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'degraded', WAIT));
   t.regex(relay(await d.relays(), 'mx').reason, /busy: 900 of 1000 tunnels/);
-  t.true(await until(async () => (await d.answer()).ttl === 30));
+  t.true(await until(async () => (await d.answer()).ttl === 30, WAIT));
   d.mx.setTunnels(1000); // full: down
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'down'));
-  t.true(await until(async () => (await d.answer()).a === GATEWAY_IP));
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'down', WAIT));
+  t.true(await until(async () => (await d.answer()).a === GATEWAY_IP, WAIT));
 });
 
 test('stream killed: DNS answers the gateway within the failover bound', async (t) => {
-  const d = await start(t);
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.stateSource === 'signals' && (await d.answer()).a === MX_IP));
+  const d = await startWithMx(t);
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.stateSource === 'signals' && (await d.answer()).a === MX_IP, WAIT));
   const killedAt = Date.now();
   await d.mx.fail('error-stream');
   t.true(await until(async () => (await d.answer()).a === GATEWAY_IP, FAILOVER_BOUND_MS));
@@ -117,16 +44,16 @@ test('stream killed: DNS answers the gateway within the failover bound', async (
   t.log(`gateway answered ${ms} ms after the stream was killed`);
   t.true(ms < FAILOVER_BOUND_MS);
   // ... and the MX again once the session is back and the hold (health.minHoldMs) is over
-  t.true(await until(async () => (await d.answer()).a === MX_IP, 8000));
+  t.true(await until(async () => (await d.answer()).a === MX_IP, WAIT));
 });
 
 test('MX silent: unknown, and DNS answers the gateway within the failover bound', async (t) => {
-  const d = await start(t);
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.stateSource === 'signals' && (await d.answer()).a === MX_IP));
+  const d = await startWithMx(t);
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.stateSource === 'signals' && (await d.answer()).a === MX_IP, WAIT));
   const silentAt = Date.now();
   await d.mx.fail('silent');
   t.true(await until(async () => (await d.answer()).a === GATEWAY_IP, FAILOVER_BOUND_MS));
-  t.log(`gateway answered ${Date.now() - silentAt} ms after the MX fell silent (3 x 100 ms intervals)`);
+  t.log(`gateway answered ${Date.now() - silentAt} ms after the MX fell silent (3 x 250 ms intervals)`);
   const mx = relay(await d.relays(), 'mx');
   t.is(mx.state, 'unknown');
   t.regex(mx.reason, /^no fresh signal: newest is gnmi\//);
@@ -134,8 +61,8 @@ test('MX silent: unknown, and DNS answers the gateway within the failover bound'
 
 test('wrong password: the MX is down with reason "gNMI auth failed"; the password is in no log, API answer or metric', async (t) => {
   const wrong = 'Wr0ng-gnmi-pass-7731';
-  const d = await start(t, {}, wrong);
-  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'down' && relay(await d.relays(), 'mx').collectors[0]?.lastError !== null));
+  const d = await startWithMx(t, {}, wrong);
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.state === 'down' && relay(await d.relays(), 'mx').collectors[0]?.lastError !== null, WAIT));
   const mx = relay(await d.relays(), 'mx');
   t.regex(mx.reason, /^gnmi: gNMI auth failed/);
   t.regex(mx.collectors[0].lastError, /^gNMI auth failed/);
@@ -148,4 +75,20 @@ test('wrong password: the MX is down with reason "gNMI auth failed"; the passwor
   t.true(d.lines.some((l) => l.includes('gNMI auth failed')), 'the failure is logged');
   t.false(everything.includes(wrong));
   t.false(everything.includes(DEFAULT_AUTH.password));
+});
+
+test('a config reload that adds an MX opens a session to it; removing it closes the session', async (t) => {
+  const d = await startWithMx(t);
+  const mx2 = await startGnmiMx({ tunnels: 42, hostname: 'mx2' });
+  t.teardown(() => mx2.stop());
+  t.true(await until(async () => relay(await d.relays(), 'mx')?.stateSource === 'signals', WAIT));
+  await d.reload(`relays:\n  - { name: mx2, kind: juniper, ipv4: 203.0.113.7, precedence: 10, maxTunnels: 1000, gnmiTarget: "${mx2.address}" }\n`);
+  t.true(await until(async () => relay(await d.relays(), 'mx2')?.signals.some((s: any) => s.source === 'gnmi' && s.kind === 'tunnels' && s.value === 42), WAIT));
+  t.true(await until(async () => relay(await d.relays(), 'mx2').collectors[0]?.connected === true, WAIT), 'statuses come from the worker every 200 ms');
+  t.is(relay(await d.relays(), 'mx2').collectors[0].target, mx2.address);
+  t.is(mx2.stats.subscribes.STREAM, 1);
+  t.is(d.mx.stats.subscribes.STREAM, 1, 'the first session was left alone');
+  await d.reload('');
+  t.true(await until(async () => mx2.stats.openStreams === 0 && (await d.relays()).collectors[0].sessions.length === 1, WAIT));
+  t.is(relay(await d.relays(), 'mx2'), undefined);
 });

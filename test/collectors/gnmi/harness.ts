@@ -15,7 +15,7 @@ import { until } from '../../helpers/until.ts';
 
 export const PASSWORD = DEFAULT_AUTH.password;
 
-/** Short intervals so that each fault plays out in well under a second or two. */
+/** Short intervals so that each fault plays out in a second or two (not shorter: silence is 3 intervals, and a busy machine stalls). */
 export function testSettings(over: Partial<GnmiSettings> = {}): GnmiSettings {
   const config = loadConfig({}, {});
   return {
@@ -25,8 +25,8 @@ export function testSettings(over: Partial<GnmiSettings> = {}): GnmiSettings {
     plaintext: true,
     username: DEFAULT_AUTH.username,
     password: PASSWORD,
-    sampleIntervalMs: 100,
-    heartbeatIntervalMs: 500,
+    sampleIntervalMs: 250,
+    heartbeatIntervalMs: 1000,
     backoff: { initialMs: 20, maxMs: 100 },
     connectTimeoutMs: 2000,
     syncTimeoutMs: 10_000,
@@ -102,7 +102,7 @@ export async function startHarness(settings: GnmiSettings, relays: RelayConfig[]
     relays: source,
     session: (relay = first) => collector.status().sessions.find((s) => s.relay === relay) as GnmiSessionStatus | undefined,
     latest: (kind, relay = first) => signals.findLast((s) => s.kind === kind && s.relay === relay),
-    waitFor: (check, ms = 5000) => until(async () => check(), ms),
+    waitFor: (check, ms = 15_000) => until(async () => check(), ms),
     stop: () => collector.stop(),
   };
 }

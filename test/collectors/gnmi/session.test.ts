@@ -23,7 +23,7 @@ test('STREAM: Capabilities logged once, signals only after the first sync, then 
   t.is(h.latest('tunnels')?.value, 1234);
   t.is(h.latest('state')?.value, 'up');
   t.is(reachable(h), true);
-  for (const s of h.signals) t.true('intervalMs' in s && s.intervalMs === 100, 'periodic signals say their interval');
+  for (const s of h.signals) t.true('intervalMs' in s && s.intervalMs === 250, 'periodic signals say their interval');
   // Bandwidth: the simulator sends tunnels x tunnelBps over the two relay-facing interfaces (4 Mbit/s each by default)
   const bw = h.latest('bandwidthBps')!.value as number;
   t.true(bw > 0 && Number.isFinite(bw));
@@ -48,15 +48,15 @@ test('the signal timestamps follow the messages, so silence makes the relay unkn
   t.true(await h.waitFor(() => h.session()?.synced === true && h.latest('reachable') !== undefined));
   await mx.fail('silent');
   const silentAt = Date.now();
-  t.true(await h.waitFor(() => (h.session()?.lastError ?? '').startsWith('gNMI target silent'), 3000));
+  t.true(await h.waitFor(() => (h.session()?.lastError ?? '').startsWith('gNMI target silent'), 8000));
   const detectedMs = Date.now() - silentAt;
-  t.true(detectedMs < 2000, `silence noticed after ${detectedMs} ms (3 x 100 ms expected)`);
+  t.true(detectedMs < 4000, `silence noticed after ${detectedMs} ms (3 x 250 ms expected)`);
   // No `reachable: false` for silence: the signals stop being renewed and expire (health: unknown)
   t.is(reachable(h), true);
   const detectedAt = Date.now();
   const newest = () => Math.max(...h.signals.map((s) => s.at));
   const lastAt = newest();
-  t.true(lastAt <= detectedAt - 200, 'the newest signal is as old as the last message');
+  t.true(lastAt <= detectedAt - 500, 'the newest signal is as old as the last message');
   await new Promise((r) => setTimeout(r, 300));
   t.true(h.signals.every((s) => s.kind !== 'reachable' || s.value === true));
   await mx.heal();
@@ -91,7 +91,7 @@ test('a target that refuses STREAM (UNIMPLEMENTED) is polled at the sample inter
   await mx.fail('refuse-stream');
   await mx.fail('end-stream'); // the open STREAM ends; the next one is refused
   t.true(await h.waitFor(() => h.session()?.mode === 'poll' && h.session()?.synced === true && h.latest('tunnels')?.value === 321));
-  t.regex(h.session()!.modeReason!, /gNMI target refused STREAM.*UNIMPLEMENTED.*polling every 100 ms/);
+  t.regex(h.session()!.modeReason!, /gNMI target refused STREAM.*UNIMPLEMENTED.*polling every 250 ms/);
   t.is(h.collector.status().mode, 'poll');
   t.regex(h.collector.status().modeReason!, /^mx: gNMI target refused STREAM/);
   const polls = mx.stats.polls;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GnmiSettings } from '../../../src/collectors/gnmi/settings.ts';
 import { testPki, type CertKey } from '../../sim/gnmi-mx/pki.ts';
-import { startGnmiMx, type FailKind } from '../../sim/gnmi-mx/server.ts';
+import { startGnmiMx } from '../../sim/gnmi-mx/server.ts';
 import { mxRelay, PASSWORD, startHarness, testSettings } from './harness.ts';
 
 /** mTLS as the seed configures it: the gateway's certificate and key, a CA to verify the MX, and the metadata password. */
@@ -13,11 +13,14 @@ async function tlsSettings(client: CertKey, over: Partial<GnmiSettings> = {}): P
   return testSettings({ authMode: 'tls', plaintext: false, tls: { certFile: client.certFile, keyFile: client.keyFile, caFile: pki.ca.certFile }, ...over });
 }
 
-async function run(t: { teardown(f: () => unknown): void }, settings: GnmiSettings, fault?: FailKind, requireClientCert = true) {
-  const pki = await testPki();
+type ServerCert = 'expired' | 'serverOtherCa' | 'wrongName';
+
+/** `serverCert` starts the MX with that certificate (rather than fail() restarting it onto the same port, which a busy machine may have reused). */
+async function run(t: { teardown(f: () => unknown): void }, settings: GnmiSettings, serverCert?: ServerCert, requireClientCert = true) {
+  const real = await testPki();
+  const pki = serverCert ? { ...real, server: real[serverCert] } : real;
   const mx = await startGnmiMx({ tunnels: 7, tls: { pki, requireClientCert } });
   t.teardown(() => mx.stop());
-  if (fault) await mx.fail(fault);
   const h = await startHarness(settings, [mxRelay('mx', mx.address)]);
   t.teardown(() => h.stop());
   return { mx, h, reachable: () => h.latest('reachable'), pki };
@@ -34,10 +37,10 @@ for (const key of ['Ed25519', 'P-256'] as const) {
   });
 }
 
-const tlsFailures: Array<[string, FailKind]> = [
-  ['an expired MX certificate', 'expired-cert'],
-  ['an MX certificate from another CA', 'wrong-ca-cert'],
-  ['an MX certificate for another name', 'wrong-name-cert'],
+const tlsFailures: Array<[string, ServerCert]> = [
+  ['an expired MX certificate', 'expired'],
+  ['an MX certificate from another CA', 'serverOtherCa'],
+  ['an MX certificate for another name', 'wrongName'],
 ];
 for (const [what, fault] of tlsFailures) {
   test(`${what}: relay down, "gNMI TLS handshake failed"`, async (t) => {
@@ -52,14 +55,14 @@ for (const [what, fault] of tlsFailures) {
 
 test('gnmiTLSSkipVerify accepts an MX certificate from another CA, with one warning at start', async (t) => {
   const pki = await testPki();
-  const { h } = await run(t, await tlsSettings(pki.clientEd25519, { tlsSkipVerify: true, tls: { certFile: pki.clientEd25519.certFile, keyFile: pki.clientEd25519.keyFile, caFile: '/nonexistent/ca.pem' } }), 'wrong-ca-cert');
+  const { h } = await run(t, await tlsSettings(pki.clientEd25519, { tlsSkipVerify: true, tls: { certFile: pki.clientEd25519.certFile, keyFile: pki.clientEd25519.keyFile, caFile: '/nonexistent/ca.pem' } }), 'serverOtherCa');
   t.true(await h.waitFor(() => h.latest('tunnels')?.value === 7));
   t.is(h.lines.filter((l) => l.includes('gnmiTLSSkipVerify is true')).length, 1);
 });
 
 test('gnmi.tls.serverName: the name the MX certificate carries when it is not the target address', async (t) => {
   const pki = await testPki();
-  const { h } = await run(t, await tlsSettings(pki.clientP256, { tls: { certFile: pki.clientP256.certFile, keyFile: pki.clientP256.keyFile, caFile: pki.ca.certFile, serverName: 'mx.invalid' } }), 'wrong-name-cert');
+  const { h } = await run(t, await tlsSettings(pki.clientP256, { tls: { certFile: pki.clientP256.certFile, keyFile: pki.clientP256.keyFile, caFile: pki.ca.certFile, serverName: 'mx.invalid' } }), 'wrongName');
   t.true(await h.waitFor(() => h.latest('tunnels')?.value === 7));
 });
 
