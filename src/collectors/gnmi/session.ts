@@ -397,12 +397,19 @@ export class GnmiSession {
       }
       if (this.#expectedMs !== null) {
         const limit = SILENCE_INTERVALS * this.#expectedMs;
+        const every = Math.max(10, Math.floor(this.#expectedMs / 2));
+        let checkedAt = this.#d.clock.now();
         const check = (): void => {
+          const now = this.#d.clock.now();
+          // A check that comes late means this thread was stalled: responses may be waiting unread, so judge next time.
+          const late = now - checkedAt > 2 * every;
+          checkedAt = now;
+          if (late) return;
           const heard = this.#lastMessageAt !== null && this.#lastMessageAt >= openedAt ? this.#lastMessageAt : openedAt;
-          const quiet = this.#d.clock.now() - heard;
+          const quiet = now - heard;
           if (quiet >= limit) finish(failure('silence', `no response for ${(quiet / 1000).toFixed(1)} s (${SILENCE_INTERVALS} x ${this.#expectedMs} ms expected)`));
         };
-        timers.push(setInterval(check, Math.max(10, Math.floor(this.#expectedMs / 2))));
+        timers.push(setInterval(check, every));
       }
       for (const t of timers) t.unref();
     });
