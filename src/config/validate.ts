@@ -223,7 +223,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
     gnmiPasswordSecret: amtS.optString('gnmiPasswordSecret'),
     gnmiTLSSkipVerify: amtS.bool('gnmiTLSSkipVerify'),
     amtRelayPublicIP: amtS.optString('amtRelayPublicIP'),
-    ipfixPort: amtS.int('ipfixPort', 1, 65535),
+    ipfixPort: amtS.int('ipfixPort', 0, 65535),
     gnmiTarget: amtS.optString('gnmiTarget'),
     precedence: amtS.int('precedence', 0, 255),
     maxTunnels: amtS.int('maxTunnels', 1, 100_000_000),
