@@ -90,34 +90,24 @@ export class CdniFileWriter {
     return { ...this.#status, pending: this.#file?.records ?? 0 };
   }
 
-  /** Completes the open file (its records are acknowledged) and stops. */
+  /** Writes what the spool holds for it, completes the open file (its records are acknowledged) and stops. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#wake?.();
     await this.#loop;
-    if (this.#file) await this.#complete().catch((err: Error) => this.#failed(err));
+    try {
+      while (!this.#o.consumer.closed && (await this.#take()) > 0);
+      await this.#complete();
+    } catch (err) {
+      this.#failed(err as Error);
+    }
   }
 
   async #run(): Promise<void> {
     const consumer = this.#o.consumer;
     while (!this.#stopping && !consumer.closed) {
       try {
-        const entries = await consumer.read(READ_BATCH);
-        if (entries.length > 0) {
-          let lines: string[] = [];
-          for (const e of entries) {
-            if (e.record.type === 'amt-tunnel-usage') lines.push(usageLine(e.record as unknown as AmtTunnelUsage));
-            this.#readTo = e.seq;
-            if ((this.#file?.records ?? 0) + lines.length >= this.#o.maxRecords) {
-              await this.#write(lines);
-              lines = [];
-              await this.#complete();
-            }
-          }
-          if (lines.length > 0) await this.#write(lines);
-          else if (!this.#file) await consumer.ack(this.#readTo);
-          continue;
-        }
+        if ((await this.#take()) > 0) continue;
         if (this.#file && this.#now() - this.#file.openedAt >= this.#o.rotateMs) {
           await this.#complete();
           continue;
@@ -137,6 +127,26 @@ export class CdniFileWriter {
         });
       }
     }
+  }
+
+  /** Reads a batch from the spool into files (completing each at maxRecords); returns how many entries it read. */
+  async #take(): Promise<number> {
+    const consumer = this.#o.consumer;
+    const entries = await consumer.read(READ_BATCH);
+    if (entries.length === 0) return 0;
+    let lines: string[] = [];
+    for (const e of entries) {
+      if (e.record.type === 'amt-tunnel-usage') lines.push(usageLine(e.record as unknown as AmtTunnelUsage));
+      this.#readTo = e.seq;
+      if ((this.#file?.records ?? 0) + lines.length >= this.#o.maxRecords) {
+        await this.#write(lines);
+        lines = [];
+        await this.#complete();
+      }
+    }
+    if (lines.length > 0) await this.#write(lines);
+    else if (!this.#file) await consumer.ack(this.#readTo);
+    return entries.length;
   }
 
   async #write(lines: string[]): Promise<void> {

@@ -43,6 +43,8 @@ export interface IpfixCollectorStatus extends CollectorStatus {
   relays: Array<{ relay: string; tunnels: number; bandwidthBps: number; at: number }>;
   unknownExporters: number;
   queued: number;
+  /** AMT flows waiting for their exporter's sampling options record. */
+  waitingForSampling: number;
 }
 
 interface Queued {
@@ -60,6 +62,10 @@ interface Session extends ExporterStatus {
 }
 
 const MAX_SESSIONS = 4096;
+/** AMT flows held for their exporter's first sampling options record, over all exporters. */
+const MAX_WAITING_FLOWS = 1_000_000;
+/** How long they wait: Junos refreshes options every 600 s by default (option-refresh-rate). */
+const SAMPLING_WAIT_MS = 600_000;
 const BATCH_BUDGET_MS = 5;
 const RECORD_BATCH = 1000;
 
@@ -70,6 +76,20 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   const tcpDecoder = new IpfixDecoder({ ...decoderOptions, transport: 'tcp' });
   const sampling = { udp: new SamplingRates(), tcp: new SamplingRates() };
   const tunnels = new TunnelTable();
+  // Flows decoded before their exporter sent its sampling rate (a collector that started after
+  // the options record): counted at rate 1 they would be 1/N of the truth, so they wait for it.
+  type WaitingFlow = [domain: number, from: string, to: string, port: number, octets: number, packets: number];
+  const waiting = new Map<string, { relay: string; source: IpfixSource; tcp: boolean; since: number; flows: WaitingFlow[] }>();
+  let waitingFlows = 0;
+  const release = (key: string, why: 'rate' | 'timeout'): void => {
+    const w = waiting.get(key);
+    if (!w) return;
+    waiting.delete(key);
+    waitingFlows -= w.flows.length;
+    const rates = w.tcp ? sampling.tcp : sampling.udp;
+    for (const [domain, from, to, port, octets, packets] of w.flows) tunnels.add(w.relay, from, to, port, octets, packets, why === 'rate' ? rates.rate(w.source, domain).rate : 1);
+    if (why === 'timeout') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted at rate 1: their exporter sent no sampling options record in time', {}, w.flows.length);
+  };
   const sessions = new Map<string, Session>();
   const queue: Queued[] = [];
   let queueHead = 0;
@@ -187,9 +207,13 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     if (r.sequence.reset) session.restarts++;
     session.domainSet.add(r.header.domain);
     const rates = q.tcp ? sampling.tcp : sampling.udp;
+    const waitKey = `${transport}|${q.source.address}|${q.source.port}`;
     for (const set of r.sets) {
       if (set.scopeCount > 0) {
-        if (rates.observe(q.source, set)) session.samplingRate = rates.rate(q.source, set.domain).rate;
+        if (rates.observe(q.source, set)) {
+          session.samplingRate = rates.rate(q.source, set.domain).rate;
+          release(waitKey, 'rate');
+        }
         continue;
       }
       const rate = rates.rate(q.source, set.domain);
@@ -203,13 +227,20 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
         if (from === undefined || to === undefined || typeof port !== 'number') continue;
         const octets = typeof rec.octetDeltaCount === 'number' ? rec.octetDeltaCount : 0;
         const packets = typeof rec.packetDeltaCount === 'number' ? rec.packetDeltaCount : 0;
-        tunnels.add(relay, from, to, port, octets, packets, rate.rate);
         flows++;
+        if (rate.from !== 'unknown') {
+          tunnels.add(relay, from, to, port, octets, packets, rate.rate);
+          continue;
+        }
+        let w = waiting.get(waitKey);
+        if (!w) {
+          w = { relay, source: q.source, tcp: q.tcp, since: ctx.clock.now(), flows: [] };
+          waiting.set(waitKey, w);
+        }
+        w.flows.push([set.domain, from, to, port, octets, packets]);
+        if (++waitingFlows >= MAX_WAITING_FLOWS) release(waitKey, 'timeout');
       }
-      if (flows > 0) {
-        count('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels', {}, flows);
-        if (rate.from === 'unknown') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted with rate 1 because their exporter had sent no sampling options record yet', {}, flows);
-      }
+      if (flows > 0) count('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels', {}, flows);
     }
   };
 
@@ -303,7 +334,8 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   let flushing: Promise<void> = Promise.resolve();
   const flush = async (end: number): Promise<void> => {
     const start = intervalStart;
-    intervalStart = Math.floor(end / c.intervalMs) * c.intervalMs;
+    intervalStart = Math.max(start, Math.floor(end / c.intervalMs) * c.intervalMs);
+    for (const [key, w] of waiting) if (end - w.since >= SAMPLING_WAIT_MS) release(key, 'timeout');
     const totals = tunnels.flush();
     const relays = heard;
     heard = new Set();
@@ -340,9 +372,12 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     }
   };
   let timer: NodeJS.Timeout | null = null;
+  let boundary = intervalStart;
   const schedule = (): void => {
     const now = ctx.clock.now();
-    const next = Math.floor(now / c.intervalMs) * c.intervalMs + c.intervalMs;
+    // Timers may fire a little early: the next boundary is always after the last one.
+    const next = Math.max(boundary + c.intervalMs, Math.floor(now / c.intervalMs) * c.intervalMs + c.intervalMs);
+    boundary = next;
     timer = setTimeout(() => {
       if (stopped) return;
       flushing = flushing.then(() => flush(next)).catch((err: Error) => ctx.log.error(`ipfix: interval: ${err.message}`));
@@ -366,6 +401,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     relays: lastFigures,
     unknownExporters,
     queued: queue.length - queueHead,
+    waitingForSampling: waitingFlows,
   });
 
   m.gauge('driad_ipfix_queue', 'IPFIX messages waiting to be decoded', () => (stopped ? [] : [[{}, queue.length - queueHead]]));
@@ -387,6 +423,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       while (queueHead < queue.length) handle(queue[queueHead++] as Queued);
       stopped = true;
       unsubscribe();
+      if (waitingFlows > 0) ctx.log.warn(`ipfix: ${waitingFlows} AMT flow records dropped at stop: their exporter had sent no sampling rate yet`);
       await flushing;
       await flush(ctx.clock.now()).catch((err: Error) => ctx.log.error(`ipfix: last interval: ${err.message}`));
       for (const s of openSockets) s.destroy();
