@@ -45,3 +45,41 @@ const root = process.getuid?.() === 0;
   t.deepEqual((await readAll(spool, 'c1')).map((e) => e.record.id), accepted);
   await spool.close();
 });
+
+(root ? test : test.skip)('driad with its spool on a full disk: usage records refused and counted, DNS keeps answering', async (t) => {
+  const { startTestDriad } = await import('../helpers/driad.ts');
+  const { startMxJflowSim } = await import('../sim/mx-jflow/sim.ts');
+  const { ask } = await import('../helpers/dns-client.ts');
+  const { until } = await import('../helpers/until.ts');
+  const { freeUdpTcpPort, tunnelsFor } = await import('../collectors/ipfix/helpers.ts');
+  const mountPoint = tempDir('driad-full-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k', 'tmpfs', mountPoint]);
+  t.teardown(() => execFileSync('umount', ['-l', mountPoint]));
+  const port = await freeUdpTcpPort();
+  const d = await startTestDriad(`
+amtRelay:
+  amtRelayPublicIP: 69.25.95.1
+  ipfixPort: ${port}
+ipfix:
+  enabled: true
+  intervalMs: 200
+  exporters: [{ address: 127.0.0.1, relay: mx }]
+accounting:
+  enabled: true
+  directory: ${mountPoint}/spool
+  segmentBytes: 65536
+  cdni: { directory: cdni, rotateMs: 600000 }
+`);
+  t.teardown(() => d.stop(0));
+  const sim = await startMxJflowSim({ host: '127.0.0.1', port, tunnels: tunnelsFor(200) });
+  t.teardown(() => sim.close());
+  const full = await until(async () => {
+    await sim.round();
+    return d.metrics.get('driad_accounting_refused_total', { reason: 'disk-full' }) > 0;
+  }, 20_000);
+  t.true(full, 'the spool reports the full disk');
+  t.true(await until(async () => d.metrics.get('driad_ipfix_usage_records_total', { result: 'refused' }) > 0));
+  t.true(d.metrics.get('driad_ipfix_usage_records_total', { result: 'spooled' }) > 100);
+  const answer = await ask(d.dnsPort, '10.95.25.69.amt.in-addr.arpa', 'A');
+  t.is(answer.answers[0]?.data, '69.25.95.1', 'DNS answers');
+});

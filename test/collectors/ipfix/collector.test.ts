@@ -111,3 +111,38 @@ test('a flood is decoded in slices: DNS answers throughout, and every message is
   t.true(d.metrics.get('driad_ipfix_messages_total', { transport: 'udp', result: 'decoded' }) > 1000);
   t.is(d.metrics.get('driad_ipfix_messages_total', { transport: 'udp', result: 'malformed' }), 0);
 });
+
+test('bad input and faults: truncated messages, a template flood bounded by configuration, an exporter restart', async (t) => {
+  const port = await freeUdpTcpPort();
+  const d = await startTestDriad(yaml(port, '  maxTemplatesPerExporter: 50\n  exporters:\n    - { address: 127.0.0.1, relay: mx }\n'));
+  t.teardown(() => d.stop(0));
+  const sim = await startMxJflowSim({ host: '127.0.0.1', port, tunnels: tunnelsFor(4), domains: [1] });
+  t.teardown(() => sim.close());
+  const round = await sim.round();
+  // Truncated copies of real messages, and a set length that overruns.
+  const broken = round.sent.map((m) => m.subarray(0, m.length - 3));
+  const overrun = Buffer.from(round.sent[0]!);
+  overrun.writeUInt16BE(0xfff0, 18);
+  // A template flood: 500 templates from one exporter.
+  const { encodeTemplateSet, IpfixMessageWriter } = await import('../../../src/ipfix/encoder.ts');
+  const writer = new IpfixMessageWriter();
+  const flood = Array.from({ length: 50 }, (_, i) =>
+    writer.message(2, 1_700_000_500, [encodeTemplateSet(Array.from({ length: 10 }, (_, j) => ({ id: 1000 + i * 10 + j, fields: [{ id: 8 }, { id: 1 }] })))]),
+  );
+  await sim.send([...broken, overrun, ...flood]);
+  t.true(await until(async () => d.metrics.get('driad_bad_input_total', { component: 'ipfix', kind: 'template-limit' }) > 0));
+  t.true(await until(async () => d.metrics.get('driad_ipfix_messages_total', { transport: 'udp', result: 'malformed' }) === broken.length + 1));
+  t.is(d.metrics.get('driad_bad_input_total', { component: 'ipfix', kind: 'bad-set-length' }) + d.metrics.get('driad_bad_input_total', { component: 'ipfix', kind: 'length-mismatch' }), broken.length + 1);
+  const templates = d.metrics.get('driad_ipfix_templates', { transport: 'udp' });
+  t.true(templates <= 50, `templates bounded by ipfix.maxTemplatesPerExporter (${templates})`);
+
+  // The router restarts: sequence numbers from 0, templates resent.
+  sim.exporter.restart();
+  await sim.round();
+  t.true(await until(async () => (await ipfixStatus(d.httpPort)).sessions[0]?.restarts >= 1));
+  const s = (await ipfixStatus(d.httpPort)).sessions[0];
+  t.true(s.errors > broken.length, 'errors counted on the exporter\'s session');
+  t.truthy(s.lastError);
+  const answer = await ask(d.dnsPort, '10.95.25.69.amt.in-addr.arpa', 'A');
+  t.is(answer.answers[0]?.data, '69.25.95.1', 'DNS answers');
+});
