@@ -36,6 +36,8 @@ DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromi
 DRIAD_DEBS+=(tshark tcpdump)
 # IPFIX: ipfixDump (libfixbuf-tools), softflowd, python3-ipfix.
 DRIAD_DEBS+=(libfixbuf-tools softflowd python3-ipfix)
+# gNMI: openssl (test certificates, s_client), yanglint (deploy/junos YANG modules).
+DRIAD_DEBS+=(openssl libyang2-tools)
 
 ensure_debs() {
   local missing=() p
