@@ -14,6 +14,7 @@ import { Metrics } from '../../../src/telemetry/metrics.ts';
 import { amtRecordProblems } from '../../accounting/cdni-parser.ts';
 import { tempDir } from '../../accounting/helpers.ts';
 import { startMxJflowSim, mulberry32 } from '../../sim/mx-jflow/sim.ts';
+import { undocumentedMetrics } from '../../helpers/metrics-doc.ts';
 import { until } from '../../helpers/until.ts';
 import { cdniRecords, freeUdpTcpPort, getJson, tunnelsFor } from './helpers.ts';
 
@@ -97,6 +98,10 @@ accounting:
     }, 10_000),
     'mx shows 20 tunnels and a bandwidth from ipfix',
   );
+
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  t.regex(metrics, /driad_accounting_records_total\{type="amt-tunnel-usage"\} [1-9]/);
+  t.deepEqual(undocumentedMetrics(metrics), [], 'every ipfix, accounting and cdni metric is in docs/metrics.md');
 
   // 2. A graceful restart mid-stream: the sender pauses (the MX's packets to a closed port would
   // be lost on any collector), driad writes what it had, and the totals stay exact.
