@@ -32,6 +32,8 @@ ensure_native() {
 
 # Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
 DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
+# The eBPF AMT tracker: clang, libbpf and bpftool build it; ip/tc and python3 (raw frames) test it.
+DRIAD_DEBS+=(clang libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2 python3)
 
 ensure_debs() {
   local missing=() p
