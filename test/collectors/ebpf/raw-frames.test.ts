@@ -44,6 +44,7 @@ function entry(address: string, port: number, over: { toRelay?: object; requestN
     port,
     requestNonce: over.requestNonce ?? null,
     requestFlags: over.requestFlags ?? null,
+    lastQuery: null,
     kernelShapedRequests: 0,
     nonceMismatches: 0,
     toRelay: { discovery: none, request: none, update: none, teardown: none, ...over.toRelay },

@@ -73,19 +73,22 @@ maybe('--port: another AMT port; both directions on each hook (a relay in the na
   await peer.send(gw, relay.endpoint, amt.relayDiscovery(2)); // ingress, to the relay
   await peer.send(nsRelay, hostGateway.endpoint, data); // ingress, from a relay to a gateway here
   await sendFromHost(hostGateway, nsRelay, request); // egress, from a gateway here to the relay
-  t.true(await until(async () => relay.received.length === 1 && default2268.received.length === 1 && hostGateway.received.length === 1));
+  // A Query shaped like Linux's struct amt_header_query (L and G at 0x40 and 0x80), arriving.
+  const kernelQuery = amt.membershipQuery([1, 2, 3, 4, 5, 6], 0x77777777, amt.igmpv3GeneralQuery('0.0.0.0'), undefined, false, 0xc0);
+  await peer.send(nsRelay, hostGateway.endpoint, kernelQuery);
+  t.true(await until(async () => relay.received.length === 1 && default2268.received.length === 1 && hostGateway.received.length === 2));
 
-  const snap = await snapshotWithPackets(loader, 3);
+  const snap = await snapshotWithPackets(loader, 4);
   const zero = { packets: 0, bytes: 0 };
   const sorted = snap.gateways.map(withoutTimes).sort((a, b) => (a.address as string).localeCompare(b.address) || a.port - b.port);
   t.deepEqual(
-    sorted.map((g) => [g.address, g.port, g.toRelay.discovery, g.toRelay.request, g.fromRelay.data]),
+    sorted.map((g) => [g.address, g.port, g.toRelay.discovery, g.toRelay.request, g.fromRelay.data, g.fromRelay.query, g.lastQuery]),
     [
-      [pair.host4, hostGateway.endpoint.port, zero, { packets: 1, bytes: 8 }, { packets: 1, bytes: data.length }],
-      [pair.ns4, 45001, { packets: 1, bytes: 8 }, zero, zero],
+      [pair.host4, hostGateway.endpoint.port, zero, { packets: 1, bytes: 8 }, { packets: 1, bytes: data.length }, { packets: 1, bytes: kernelQuery.length }, { flags: 0xc0, l: 0, g: 0 }],
+      [pair.ns4, 45001, { packets: 1, bytes: 8 }, zero, zero, zero, null],
     ].sort((a, b) => (a[0] as string).localeCompare(b[0] as string)),
   );
-  t.like(snap.summary.stats, { udpPort: 3, amt: 3 });
+  t.like(snap.summary.stats, { udpPort: 4, amt: 4, kernelShapedQueries: 1, queriesLimited: 0 });
   const [event] = (await loader.waitFor((l) => l.type === 'request')) ? loader.events('request') : [];
   t.like(event, { hook: 'tc', gateway: { address: pair.host4, port: hostGateway.endpoint.port }, nonce: '77777777', p: 1 });
 });

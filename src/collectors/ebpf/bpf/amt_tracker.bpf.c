@@ -424,8 +424,15 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
 	v->last_seen_ns = now;
 
-	if (type == AMT_MEMBERSHIP_QUERY && amt + 2 <= (__u8 *)data_end && (amt[1] & AMT_KERNEL_QUERY_BITS))
-		count(AMT_STAT_KERNEL_QUERIES);
+	if (type == AMT_MEMBERSHIP_QUERY && amt + 2 <= (__u8 *)data_end) {
+		__u8 flags = amt[1];
+		v->query_flags = flags;
+		v->has_query = 1;
+		if (flags & AMT_QUERY_L)
+			count(AMT_STAT_QUERIES_LIMITED);
+		if (flags & AMT_KERNEL_QUERY_BITS)
+			count(AMT_STAT_KERNEL_QUERIES);
+	}
 	if (p->direction != AMT_TO_RELAY)
 		return 0;
 

@@ -55,7 +55,8 @@ struct amt_gw_value {
 	__u32 request_nonce;          /* of the latest Request, bytes as on the wire */
 	__u8 request_flags;           /* byte 1 of the latest Request */
 	__u8 has_request;
-	__u8 pad[2];
+	__u8 query_flags;             /* byte 1 of the latest Query: L 0x02, G 0x01 */
+	__u8 has_query;
 };
 
 enum amt_event_kind {
@@ -124,6 +125,7 @@ enum amt_stat {
 	AMT_STAT_EVICTIONS_AT_CAPACITY, /* entries created while the map was full by our count */
 	AMT_STAT_REPORT_UNPARSED,     /* Updates whose report could not be decoded */
 	AMT_STAT_PULLED,              /* tc: non-linear packets linearised to read the headers */
+	AMT_STAT_QUERIES_LIMITED,     /* Queries with the L flag: the relay takes no new tunnels */
 	AMT_STAT_COUNT
 };
 

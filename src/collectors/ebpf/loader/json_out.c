@@ -161,6 +161,11 @@ void print_gateway(FILE *out, uint64_t seq, const struct amt_gw_key *k, const st
 	} else {
 		fputs("\"requestNonce\":null,\"requestFlags\":null,", out);
 	}
+	if (v->has_query)
+		fprintf(out, "\"lastQuery\":{\"flags\":%u,\"l\":%u,\"g\":%u},", v->query_flags,
+			(v->query_flags & AMT_QUERY_L) ? 1 : 0, v->query_flags & AMT_QUERY_G);
+	else
+		fputs("\"lastQuery\":null,", out);
 	fprintf(out, "\"kernelShapedRequests\":%llu,\"nonceMismatches\":%llu,\"toRelay\":{",
 		(unsigned long long)v->kernel_shaped_requests, (unsigned long long)v->nonce_mismatches);
 	print_count(out, "discovery", &to[AMT_RELAY_DISCOVERY], 1);

@@ -55,6 +55,7 @@ static const char *stat_names[AMT_STAT_COUNT] = {
 	[AMT_STAT_EVICTIONS_AT_CAPACITY] = "evictionsAtCapacity",
 	[AMT_STAT_REPORT_UNPARSED] = "reportUnparsed",
 	[AMT_STAT_PULLED] = "pulled",
+	[AMT_STAT_QUERIES_LIMITED] = "queriesLimited",
 };
 
 static uint32_t hash_key(const struct amt_gw_key *k)

@@ -48,14 +48,16 @@ export function request(nonce: number, opts: { p?: boolean; kernelShaped?: boole
   return Buffer.from([0x03, flags, 0, 0, ...u32(nonce)]);
 }
 
+/** Query: L is 0x02 and G 0x01 of byte 1 (RFC); `flags` overrides byte 1 (e.g. the kernel's 0x40/0x80). */
 export function membershipQuery(
   mac: number[],
   nonce: number,
   query: Buffer,
   gateway?: { address: string; port: number },
   limit = false,
+  flagsByte?: number,
 ): Buffer {
-  const flags = (limit ? 0x02 : 0) | (gateway ? 0x01 : 0);
+  const flags = flagsByte ?? ((limit ? 0x02 : 0) | (gateway ? 0x01 : 0));
   const tail = gateway ? [...u16(gateway.port), ...carriedAddress(gateway.address)] : [];
   return Buffer.from([0x04, flags, ...mac, ...u32(nonce), ...query, ...tail]);
 }

@@ -26,8 +26,11 @@ export interface Run {
   stop(how?: 'eof' | NodeJS.Signals): Promise<number | string>;
 }
 
-export function startLoader(args: string[], opts: { uid?: number } = {}): Run {
-  const child = spawn(LOADER, args, { stdio: ['pipe', 'pipe', 'pipe'], uid: opts.uid, gid: opts.uid });
+/** `withoutCapabilities`: run it as root with an empty capability bounding set (setpriv). */
+export function startLoader(args: string[], opts: { withoutCapabilities?: boolean } = {}): Run {
+  const child = opts.withoutCapabilities
+    ? spawn('setpriv', ['--bounding-set=-all', '--inh-caps=-all', '--', LOADER, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(LOADER, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Line[] = [];
   let err = '';
   let partial = '';
@@ -45,6 +48,10 @@ export function startLoader(args: string[], opts: { uid?: number } = {}): Run {
   child.stdin!.on('error', () => {});
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
+    child.on('error', (e) => {
+      err += `cannot run ${LOADER}: ${e.message}`;
+      resolve(`spawn failed: ${e.message}`);
+    });
   });
   let exitedYet = false;
   void exited.then(() => (exitedYet = true));
