@@ -77,6 +77,10 @@ function readYamlLayer(file: string): Raw {
   const layer = doc as Raw;
   const zones = layer.zones as Raw | undefined;
   if (zones && typeof zones.directory === 'string') zones.directory = resolve(dirname(file), zones.directory);
+  const accounting = layer.accounting as Raw | undefined;
+  if (accounting && typeof accounting.directory === 'string') accounting.directory = resolve(dirname(file), accounting.directory);
+  const cdni = accounting?.cdni as Raw | undefined;
+  if (cdni && typeof cdni.directory === 'string') cdni.directory = resolve(dirname(file), cdni.directory);
   return layer;
 }
 

@@ -88,6 +88,7 @@ export async function startHarness(settings: GnmiSettings, relays: RelayConfig[]
     config: settings,
     relays: source,
     signal: (s) => signals.push(s),
+    account: () => Promise.reject(new Error('the gNMI collector writes no accounting records')),
     log: log.child({ collector: 'gnmi' }),
     metrics,
     badInput: new BadInputReporter(log, metrics, 0),
