@@ -6,11 +6,12 @@ import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
+import { proberDefinition } from '../prober/setup.ts';
 
 export type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus, SessionStatus } from './context.ts';
 
 /** Every built-in collector, in start order. */
-const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [];
+const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [proberDefinition as CollectorDefinition<unknown>];
 
 export interface CollectorDeps {
   relays: RelaySource;
