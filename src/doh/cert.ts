@@ -28,7 +28,7 @@ export function loadCredentials(config: DohConfig, listenHost: string): DohCrede
   if (config.certFile && config.keyFile) {
     const cert = readPem(config.certFile, 'doh.certFile');
     const key = readPem(config.keyFile, 'doh.keyFile');
-    return { cert, key, ...describe(cert, 'doh.certFile'), origin: 'config', file: config.certFile };
+    return { cert, key, ...describe(cert, `config error: doh.certFile: ${config.certFile}`), origin: 'config', file: config.certFile };
   }
   const file = join(config.stateDir, SELF_SIGNED);
   const kept = readKept(file);

@@ -26,7 +26,7 @@ export interface DohStartDeps {
 
 export interface Doh {
   /** The TLS listener, null when doh.enabled is false. */
-  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string } | null;
+  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string; certificate: string } | null;
   /** For the plain HTTP listener: answers the request and returns true when the path is ours. */
   http1: (req: IncomingMessage, res: ServerResponse) => boolean;
   close(): Promise<void>;
@@ -137,7 +137,7 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
   );
 
   return {
-    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file },
+    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file, certificate: credentials.cert.toString() },
     http1: plain,
     close: () =>
       new Promise<void>((resolve) => {
