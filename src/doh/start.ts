@@ -76,7 +76,20 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
     session.on('goaway', () => {});
   });
   h2server.on('sessionError', () => {});
-  h2server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => serveH2(service, stream, headers, limits.idleTimeoutMs, errors));
+  h2server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    // SETTINGS_MAX_HEADER_LIST_SIZE is advisory to the peer; enforce it (RFC 9113 §6.5.2 counts 32 octets per field).
+    let size = 0;
+    for (const [name, value] of Object.entries(headers)) size += name.length + String(value).length + 32;
+    if (size > limits.maxHeaderBytes) {
+      errors('header too large').inc();
+      deps.badInput.report('doh', 'header too large', `header list of ${size} octets is larger than doh.maxHeaderBytes (${limits.maxHeaderBytes})`, stream.session?.socket?.remoteAddress);
+      stream.on('error', () => {});
+      stream.respond({ ':status': 431, 'content-length': 0 });
+      stream.end();
+      return;
+    }
+    serveH2(service, stream, headers, limits.idleTimeoutMs, errors);
+  });
 
   const h1server: Http1Server = createHttp1({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.idleTimeoutMs, headersTimeout: Math.min(limits.idleTimeoutMs, 10_000) }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
