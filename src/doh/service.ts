@@ -1,6 +1,7 @@
 // What /dns-query, /resolve and /api/v1/candidates answer, whatever carries the request (HTTP/2 or
 // HTTP/1.1, over TLS or behind a proxy): one function from a request to status, headers and body.
 
+import { LRUCache } from 'lru-cache';
 import type { DohConfig } from '../config/types.ts';
 import type { DnsEngine } from '../dns/engine.ts';
 import type { BadInputReporter } from '../telemetry/bad-input.ts';
@@ -47,8 +48,16 @@ export interface DohDeps {
   perClient: () => boolean;
   /** GET /api/v1/candidates: the ranked relays for a source, for this client; throws to answer 400. */
   candidates: (params: URLSearchParams, client: string) => unknown;
+  /** What answers are made from right now (the decision table, the engine's zones): a cached answer is good while both are the same. */
+  answersFrom: () => [unknown, unknown];
   metrics: Metrics;
   badInput: BadInputReporter;
+}
+
+interface CachedAnswer {
+  table: unknown;
+  zones: unknown;
+  bytes: Buffer;
 }
 
 const DNS_MESSAGE = 'application/dns-message';
@@ -62,11 +71,18 @@ export class DohService {
   #resolver: ClientAddressResolver;
   #proxies: string;
   readonly #requests = new Map<string, Counter>();
+  readonly #cacheControls = new Map<number, string>();
+  #cache: LRUCache<string, CachedAnswer> | null = null;
+  readonly #cacheHits: Counter;
+  readonly #cacheMisses: Counter;
 
   constructor(deps: DohDeps) {
     this.#deps = deps;
     this.#proxies = deps.config().trustedProxies.join();
     this.#resolver = new ClientAddressResolver(deps.config().trustedProxies);
+    const help = 'DoH answer cache lookups (doh.answerCache > 0)';
+    this.#cacheHits = deps.metrics.counter('driad_doh_answer_cache_total', help, { result: 'hit' });
+    this.#cacheMisses = deps.metrics.counter('driad_doh_answer_cache_total', help, { result: 'miss' });
   }
 
   /** Whether this service answers the path on a transport (DoH on the plain listener only with doh.http1). */
@@ -75,48 +91,63 @@ export class DohService {
     return transport !== 'http1' || path === '/api/v1/candidates' || this.#deps.config().http1;
   }
 
-  /** Answers one request; never throws: failures are answers with a status, counted. */
-  async handle(req: DohRequest): Promise<DohResponse> {
-    let format = 'wire';
-    let res: DohResponse;
+  /**
+   * Answers one request; never throws: failures are answers with a status, counted. A GET is
+   * answered at once; only a request with a body returns a promise.
+   */
+  handle(req: DohRequest): DohResponse | Promise<DohResponse> {
+    const state = { format: 'wire' };
+    let res: DohResponse | Promise<DohResponse>;
     try {
-      const url = this.#url(req);
-      if (url.pathname !== '/dns-query') format = url.pathname === '/resolve' ? 'json' : 'api';
-      res = await this.#route(req, url, (f) => (format = f));
+      res = this.#route(req, state);
     } catch (err) {
       res = this.#failure(req, err);
     }
-    this.#withCors(req, res);
+    if (res instanceof Promise) {
+      return res.then(
+        (r) => this.#finish(req, state.format, r),
+        (err: unknown) => this.#finish(req, state.format, this.#failure(req, err)),
+      );
+    }
+    return this.#finish(req, state.format, res);
+  }
+
+  #finish(req: DohRequest, format: string, res: DohResponse): DohResponse {
+    if (req.header('origin') !== undefined) this.#withCors(req, res);
     this.#count(req.transport, format, res.status);
     return res;
   }
 
-  #url(req: DohRequest): URL {
+  #route(req: DohRequest, state: { format: string }): DohResponse | Promise<DohResponse> {
     const max = this.#deps.config().maxUrlBytes;
     if (req.target.length > max) throw new DohError(414, 'uri too long', `request target of ${req.target.length} bytes is longer than doh.maxUrlBytes (${max})`);
-    return new URL(req.target, 'https://driad');
-  }
-
-  async #route(req: DohRequest, url: URL, setFormat: (f: string) => void): Promise<DohResponse> {
-    const path = url.pathname;
+    const q = req.target.indexOf('?');
+    const path = q < 0 ? req.target : req.target.slice(0, q);
+    const search = q < 0 ? '' : req.target.slice(q + 1);
+    if (path !== '/dns-query') state.format = path === '/resolve' ? 'json' : 'api';
     const allow = ALLOW[path] as string;
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    // The RFC 8484 GET, as browsers and stubs send it: nothing but dns=.
+    if (get && path === '/dns-query' && search.startsWith('dns=') && !search.includes('&')) {
+      return this.#wire(req, decodeDnsParam(search.slice(4), this.#deps.config().maxQueryBytes));
+    }
     if (req.method === 'OPTIONS') return this.#preflight(req, allow);
+    const params = new URLSearchParams(search);
     if (path === '/api/v1/candidates') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method, allow);
+      if (!get) throw methodNotAllowed(req.method, allow);
       const client = this.#client(req);
       let body: unknown;
       try {
-        body = this.#deps.candidates(url.searchParams, client);
+        body = this.#deps.candidates(params, client);
       } catch (err) {
         throw new DohError(400, 'bad request', (err as Error).message);
       }
       return json(200, body, 'application/json', { 'cache-control': 'no-cache' });
     }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const params = url.searchParams;
+    if (get) {
       const wantsJson = path === '/resolve' || (!params.has('dns') && params.has('name'));
       if (wantsJson) {
-        setFormat('json');
+        state.format = 'json';
         return this.#json(req, params, path);
       }
       const dns = params.get('dns');
@@ -126,15 +157,42 @@ export class DohService {
     if (req.method === 'POST' && path === '/dns-query') {
       const type = (req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== DNS_MESSAGE) throw new DohError(415, 'unsupported media type', `POST /dns-query needs Content-Type: ${DNS_MESSAGE} (got ${JSON.stringify(type || 'none')})`);
-      return this.#wire(req, await req.body(this.#deps.config().maxQueryBytes));
+      return req.body(this.#deps.config().maxQueryBytes).then((body) => this.#wire(req, body));
     }
     throw methodNotAllowed(req.method, allow);
   }
 
   #wire(req: DohRequest, query: Buffer): DohResponse {
-    const answer = this.#deps.engine.handle(query, 'doh', { address: this.#client(req) });
+    const client = this.#client(req);
+    const answer = this.#cacheSize() > 0 ? this.#cached(query, client) : this.#deps.engine.handle(query, 'doh', { address: client });
     if (!answer) throw new DohError(400, 'not a dns query', `the body is not a DNS query (${query.length} bytes: too short for a header, or a response)`);
     return { status: 200, headers: { 'content-type': DNS_MESSAGE, 'cache-control': this.#cacheControl(answer) }, body: answer };
+  }
+
+  #cacheSize(): number {
+    const size = this.#deps.config().answerCache;
+    if (size !== this.#cache?.max) this.#cache = size > 0 ? new LRUCache<string, CachedAnswer>({ max: size }) : null;
+    return size;
+  }
+
+  /** The answer from the cache when the table and zones it came from are still current; else from the engine, then kept. */
+  #cached(query: Buffer, client: string): Buffer | null {
+    const cache = this.#cache as LRUCache<string, CachedAnswer>;
+    if (query.length < 12) return this.#deps.engine.handle(query, 'doh', { address: client });
+    const key = this.#deps.perClient() ? `${query.toString('latin1', 2)}|${client}` : query.toString('latin1', 2);
+    const [table, zones] = this.#deps.answersFrom();
+    const hit = cache.get(key);
+    if (hit && hit.table === table && hit.zones === zones) {
+      this.#cacheHits.inc();
+      const out = Buffer.from(hit.bytes);
+      out[0] = query[0] as number;
+      out[1] = query[1] as number;
+      return out;
+    }
+    this.#cacheMisses.inc();
+    const answer = this.#deps.engine.handle(query, 'doh', { address: client });
+    if (answer) cache.set(key, { table, zones, bytes: answer });
+    return answer;
   }
 
   #json(req: DohRequest, params: URLSearchParams, path: string): DohResponse {
@@ -180,7 +238,13 @@ export class DohService {
   /** RFC 8484 §5.1: fresh for no longer than the smallest TTL; private when the answer is this client's. */
   #cacheControl(answer: Buffer): string {
     const seconds = freshnessSeconds(answer) ?? 0;
-    return `${this.#deps.perClient() ? 'private' : 'public'}, max-age=${seconds}`;
+    const key = this.#deps.perClient() ? -1 - seconds : seconds;
+    let text = this.#cacheControls.get(key);
+    if (text === undefined) {
+      text = `${key < 0 ? 'private' : 'public'}, max-age=${seconds}`;
+      if (this.#cacheControls.size < 1000) this.#cacheControls.set(key, text);
+    }
+    return text;
   }
 
   #client(req: DohRequest): string {
