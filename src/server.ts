@@ -96,7 +96,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       inventory: () => inventory.status(),
       collectors: () => c.statuses(),
     };
-    doh = await startDoh(config, { engine, config: () => served.config, candidates: (params, client) => candidatesView(views, params, client), answersFrom: () => [holder.current, engine.options], metrics, badInput, log });
+    doh = await startDoh(config, { engine, config: () => served.config, candidates: (params, client) => candidatesView(views, params, client), metrics, badInput, log });
     const h = parseHostPort(config.http.listen, 'http.listen');
     http = await listenHttp({ ...views, metrics, badInput, hook: doh.http1 }, h.host, h.port);
   } catch (err) {

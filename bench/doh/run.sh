@@ -29,9 +29,8 @@ bench_setup "Debian: nghttp2-client dnsdist dnsperf" node h2load dnsdist dnsperf
 node "$ROOT/bench/doh/gen.ts" --out "$WORK" --sources "$SOURCES" >&2
 
 DNS_PORT= HTTP_PORT= DOH_PORT= DNSDIST_PORT=
-VARIANT=plain
 
-# driad with both relays on loopback; VARIANT=cache turns the DoH answer cache on (if driad has one).
+# driad with both relays on loopback.
 try_start_driad() {
   DNS_PORT=$(free_port) HTTP_PORT=$(free_port) DOH_PORT=$(free_port)
   cat >"$WORK/driad.yaml" <<YAML
@@ -40,7 +39,6 @@ gateway: { publicIP: 127.0.0.2 }
 log: { level: warn }
 doh:
   stateDir: $WORK/doh-state
-$( [ "$VARIANT" = cache ] && echo "  answerCache: 10000" )
 YAML
   taskset -c "$SERVER_CPU" node "$ROOT/src/main.ts" --config "$WORK/driad.yaml" --dns-listen "127.0.0.1:$DNS_PORT" \
     --http-listen "127.0.0.1:$HTTP_PORT" --doh-listen "127.0.0.1:$DOH_PORT" >>"$WORK/driad.log" 2>&1 &
@@ -142,8 +140,7 @@ VARIANTS=${VARIANTS:-"driad dnsdist udp"}
 for round in $(seq "$ROUNDS"); do
   for v in $VARIANTS; do
     case $v in
-      driad) VARIANT=plain; start_driad; measure_h2 driad "$DOH_PORT" "$round"; stop ;;
-      driad-cache) VARIANT=cache; start_driad; measure_h2 driad-cache "$DOH_PORT" "$round"; stop; VARIANT=plain ;;
+      driad) start_driad; measure_h2 driad "$DOH_PORT" "$round"; stop ;;
       dnsdist) start_driad; start_dnsdist; check_same; measure_h2 dnsdist "$DNSDIST_PORT" "$round"; stop ;;
       udp) start_driad; measure_udp "$round"; stop ;;
     esac
@@ -159,14 +156,11 @@ echo "doh: $(wc -l <"$WORK/paths.txt") queries ($SOURCES sources, A + AMTRELAY, 
 echo "h2load -c $CLIENTS -m $STREAMS -t 1 -D $DURATION --warm-up-time=$WARMUP (HTTP/2 over TLS, GET); dnsperf -c 4 -q 200 -l $DURATION over UDP"
 echo "servers on CPU $SERVER_CPU (dnsdist and the driad behind it share it), load on CPU $CLIENT_CPU"
 printf '%-12s %10s %9s %8s %14s\n' what "req/s" "p99 ms" "failed" "server us/req"
-for s in driad driad-cache dnsdist udp; do
+for s in driad dnsdist udp; do
   grep -q "^$s " "$WORK/results" || continue
   printf '%-12s %10.0f %9.3f %8.0f %14s\n' "$s" "$(col "$s" 2)" "$(col "$s" 3)" "$(col "$s" 4)" "$(col "$s" 5)"
 done
 load=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$load" 'BEGIN {exit !(l > 2.5)}' && echo "note: load average $load at the end (2 cores): other processes were busy, figures are noisy"
-if grep -q '^driad-cache ' "$WORK/results"; then
-  echo "doh answer cache: cache/no-cache req/s ratio $(awk -v a="$(col driad-cache 2)" -v b="$(col driad 2)" 'BEGIN {printf "%.3f", a / b}')"
-fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
 echo "doh rps: $(printf '%.0f' "$(col driad 2)"), doh/udp ratio: $(ratio "$(col driad 2)" "$(col udp 2)"), driad/dnsdist doh ratio: $(ratio "$(col driad 2)" "$(col dnsdist 2)")"

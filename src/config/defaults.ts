@@ -46,7 +46,6 @@ export function defaultConfig(): Config {
       maxConnections: 10_000,
       handshakeTimeoutMs: 5000,
       idleTimeoutMs: 30_000,
-      answerCache: 0,
     },
     prober: null,
     log: { level: 'info', badInputIntervalMs: 10_000 },

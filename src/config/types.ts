@@ -124,8 +124,6 @@ export interface DohConfig {
   handshakeTimeoutMs: number;
   /** A connection with no request for this long is closed; a request whose body is not in by then gets 408. */
   idleTimeoutMs: number;
-  /** Encoded answers kept per question (LRU, entries); 0: none. See docs/dependencies.md for whether it pays. */
-  answerCache: number;
 }
 
 /** The RTT prober (src/prober/): AMT Relay Discovery to each relay; unset: not running. */

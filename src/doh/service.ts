@@ -1,7 +1,6 @@
 // What /dns-query, /resolve and /api/v1/candidates answer, whatever carries the request (HTTP/2 or
 // HTTP/1.1, over TLS or behind a proxy): one function from a request to status, headers and body.
 
-import { LRUCache } from 'lru-cache';
 import type { DohConfig } from '../config/types.ts';
 import type { DnsEngine } from '../dns/engine.ts';
 import type { BadInputReporter } from '../telemetry/bad-input.ts';
@@ -48,16 +47,8 @@ export interface DohDeps {
   perClient: () => boolean;
   /** GET /api/v1/candidates: the ranked relays for a source, for this client; throws to answer 400. */
   candidates: (params: URLSearchParams, client: string) => unknown;
-  /** What answers are made from right now (the decision table, the engine's zones): a cached answer is good while both are the same. */
-  answersFrom: () => [unknown, unknown];
   metrics: Metrics;
   badInput: BadInputReporter;
-}
-
-interface CachedAnswer {
-  table: unknown;
-  zones: unknown;
-  bytes: Buffer;
 }
 
 const DNS_MESSAGE = 'application/dns-message';
@@ -72,17 +63,11 @@ export class DohService {
   #proxies: string;
   readonly #requests = new Map<string, Counter>();
   readonly #cacheControls = new Map<number, string>();
-  #cache: LRUCache<string, CachedAnswer> | null = null;
-  readonly #cacheHits: Counter;
-  readonly #cacheMisses: Counter;
 
   constructor(deps: DohDeps) {
     this.#deps = deps;
     this.#proxies = deps.config().trustedProxies.join();
     this.#resolver = new ClientAddressResolver(deps.config().trustedProxies);
-    const help = 'DoH answer cache lookups (doh.answerCache > 0)';
-    this.#cacheHits = deps.metrics.counter('driad_doh_answer_cache_total', help, { result: 'hit' });
-    this.#cacheMisses = deps.metrics.counter('driad_doh_answer_cache_total', help, { result: 'miss' });
   }
 
   /** Whether this service answers the path on a transport (DoH on the plain listener only with doh.http1). */
@@ -164,35 +149,9 @@ export class DohService {
 
   #wire(req: DohRequest, query: Buffer): DohResponse {
     const client = this.#client(req);
-    const answer = this.#cacheSize() > 0 ? this.#cached(query, client) : this.#deps.engine.handle(query, 'doh', { address: client });
+    const answer = this.#deps.engine.handle(query, 'doh', { address: client });
     if (!answer) throw new DohError(400, 'not a dns query', `the body is not a DNS query (${query.length} bytes: too short for a header, or a response)`);
     return { status: 200, headers: { 'content-type': DNS_MESSAGE, 'cache-control': this.#cacheControl(answer) }, body: answer };
-  }
-
-  #cacheSize(): number {
-    const size = this.#deps.config().answerCache;
-    if (size !== this.#cache?.max) this.#cache = size > 0 ? new LRUCache<string, CachedAnswer>({ max: size }) : null;
-    return size;
-  }
-
-  /** The answer from the cache when the table and zones it came from are still current; else from the engine, then kept. */
-  #cached(query: Buffer, client: string): Buffer | null {
-    const cache = this.#cache as LRUCache<string, CachedAnswer>;
-    if (query.length < 12) return this.#deps.engine.handle(query, 'doh', { address: client });
-    const key = this.#deps.perClient() ? `${query.toString('latin1', 2)}|${client}` : query.toString('latin1', 2);
-    const [table, zones] = this.#deps.answersFrom();
-    const hit = cache.get(key);
-    if (hit && hit.table === table && hit.zones === zones) {
-      this.#cacheHits.inc();
-      const out = Buffer.from(hit.bytes);
-      out[0] = query[0] as number;
-      out[1] = query[1] as number;
-      return out;
-    }
-    this.#cacheMisses.inc();
-    const answer = this.#deps.engine.handle(query, 'doh', { address: client });
-    if (answer) cache.set(key, { table, zones, bytes: answer });
-    return answer;
   }
 
   #json(req: DohRequest, params: URLSearchParams, path: string): DohResponse {

@@ -19,7 +19,6 @@ export interface DohStartDeps {
   engine: DnsEngine;
   config: () => Config;
   candidates: (params: URLSearchParams, client: string) => unknown;
-  answersFrom: () => [unknown, unknown];
   metrics: Metrics;
   badInput: BadInputReporter;
   log: Logger;
@@ -39,7 +38,6 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
     config: () => deps.config().doh,
     perClient: () => deps.config().policy.clients.length > 0,
     candidates: deps.candidates,
-    answersFrom: deps.answersFrom,
     metrics: deps.metrics,
     badInput: deps.badInput,
   });
