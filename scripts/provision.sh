@@ -34,8 +34,12 @@ ensure_native() {
 DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
 # tshark (and editcap) decode the AMT packets and pcap files the tests write; tcpdump captures live ones.
 DRIAD_DEBS+=(tshark tcpdump)
+# IPFIX: ipfixDump (libfixbuf-tools), softflowd, python3-ipfix.
+DRIAD_DEBS+=(libfixbuf-tools softflowd python3-ipfix)
+# gNMI: openssl (test certificates, s_client), yanglint (deploy/junos YANG modules).
+DRIAD_DEBS+=(openssl libyang2-tools)
 # DoH: curl (--doh-url) and openssl (the self-signed certificate) in tests; h2load and dnsdist for bench/doh.
-DRIAD_DEBS+=(curl openssl nghttp2-client dnsdist)
+DRIAD_DEBS+=(curl nghttp2-client dnsdist)
 
 ensure_debs() {
   local missing=() p
