@@ -123,7 +123,10 @@ measure_udp() {
   local round=$1 base=$WORK/udp.r$1
   local args=(-s 127.0.0.1 -p "$DNS_PORT" -d "$WORK/queries.txt" -c 4 -T 1 -q 200 -t 2)
   taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" -l "$WARMUP" >/dev/null 2>&1 || true
+  local t0 t1
+  t0=$(server_ticks)
   taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" -l "$DURATION" >"$base.qps" 2>&1 || die "dnsperf failed: $(tail -5 "$base.qps")"
+  t1=$(server_ticks)
   # p99 from a short verbose run (-v prints each response's latency; it slows dnsperf, hence apart).
   taskset -c "$CLIENT_CPU" dnsperf "${args[@]}" -l 3 -v >"$base.lat" 2>&1 || true
   local qps lost p99 sent
@@ -131,8 +134,11 @@ measure_udp() {
   lost=$(sed -n 's/.*Queries lost: *\([0-9]*\).*/\1/p' "$base.qps")
   p99=$(awk '$1 == ">" && $2 != "T" {print $NF}' "$base.lat" | sort -g |
     awk '{v[NR] = $1} END {if (NR == 0) {print "nan"; exit}; r = int(NR * 0.99); if (r < NR * 0.99) r++; printf "%.3f", v[r] * 1000}')
-  log "round $round udp: $qps qps, p99 $p99 ms, lost $lost"
-  echo "udp $qps $p99 ${lost:-0} nan" >>"$WORK/results"
+  sent=$(awk '/Queries completed:/ {print $3}' "$base.qps")
+  local cpu_us
+  cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$TICK_HZ" -v n="$sent" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  log "round $round udp: $qps qps, p99 $p99 ms, lost $lost, server CPU $cpu_us us/query"
+  echo "udp $qps $p99 ${lost:-0} $cpu_us" >>"$WORK/results"
 }
 
 VARIANTS=${VARIANTS:-"driad dnsdist udp"}
@@ -162,5 +168,8 @@ for s in driad dnsdist udp; do
 done
 load=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$load" 'BEGIN {exit !(l > 2.5)}' && echo "note: load average $load at the end (2 cores): other processes were busy, figures are noisy"
+# Server CPU per request is steadier than req/s when other processes share the machine: the same ratios from it.
+cpu_ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0) printf "%.2f", b / a; else print "nan"}'; }
+echo "by server CPU per request: doh/udp $(cpu_ratio "$(col driad 5)" "$(col udp 5)"), driad/dnsdist $(cpu_ratio "$(col driad 5)" "$(col dnsdist 5)")"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
 echo "doh rps: $(printf '%.0f' "$(col driad 2)"), doh/udp ratio: $(ratio "$(col driad 2)" "$(col udp 2)"), driad/dnsdist doh ratio: $(ratio "$(col driad 2)" "$(col dnsdist 2)")"
