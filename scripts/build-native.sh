@@ -4,6 +4,8 @@
 # node:dgram and says so at start.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The eBPF AMT tracker and its loader (src/collectors/ebpf/; optional as well).
+bash scripts/build-ebpf.sh
 src=native/udp-batch/udp_batch.c
 out=native/udp-batch/build/udp_batch.node
 node_prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"

@@ -1,0 +1,199 @@
+#include "snapshot.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bpf/amt_tracker.h"
+#include "json_out.h"
+
+#define BATCH 256
+
+/* What the previous snapshot saw of one entry. Slots are valid only when their generation is
+ * the table's, so clearing a table is one increment. */
+struct seen {
+	struct amt_gw_key key;
+	uint32_t gen;
+	uint64_t last_seen_ns;
+};
+
+struct table {
+	struct seen *slots;
+	uint32_t mask;
+	uint32_t gen;
+};
+
+struct snapshotter {
+	int gateways_fd, stats_fd;
+	uint32_t map_size;
+	struct table tables[2]; /* previous and current, swapped at each snapshot */
+	int prev;
+	uint64_t seq;
+	int ncpus;
+	uint64_t *percpu;
+	struct amt_gw_key *keys;
+	struct amt_gw_value *values;
+};
+
+static const char *stat_names[AMT_STAT_COUNT] = {
+	[AMT_STAT_UDP_PORT] = "udpPort",
+	[AMT_STAT_AMT] = "amt",
+	[AMT_STAT_BAD_VERSION] = "badVersion",
+	[AMT_STAT_BAD_TYPE] = "badType",
+	[AMT_STAT_TRUNCATED] = "truncated",
+	[AMT_STAT_FRAGMENTS] = "fragments",
+	[AMT_STAT_VLAN] = "vlan",
+	[AMT_STAT_VLAN_TOO_DEEP] = "vlanTooDeep",
+	[AMT_STAT_IPV6_EXT_TOO_DEEP] = "ipv6ExtTooDeep",
+	[AMT_STAT_RINGBUF_DROPS] = "ringbufDrops",
+	[AMT_STAT_KERNEL_REQUESTS] = "kernelShapedRequests",
+	[AMT_STAT_KERNEL_QUERIES] = "kernelShapedQueries",
+	[AMT_STAT_ENTRIES_CREATED] = "entriesCreated",
+	[AMT_STAT_ENTRY_FAILURES] = "entryFailures",
+	[AMT_STAT_EVICTIONS_AT_CAPACITY] = "evictionsAtCapacity",
+	[AMT_STAT_REPORT_UNPARSED] = "reportUnparsed",
+	[AMT_STAT_PULLED] = "pulled",
+	[AMT_STAT_QUERIES_LIMITED] = "queriesLimited",
+};
+
+static uint32_t hash_key(const struct amt_gw_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* The slot holding `k`, or the free slot where it belongs. */
+static struct seen *slot_for(struct table *t, const struct amt_gw_key *k)
+{
+	for (uint32_t i = hash_key(k) & t->mask;; i = (i + 1) & t->mask) {
+		struct seen *s = &t->slots[i];
+		if (s->gen != t->gen || memcmp(&s->key, k, sizeof(*k)) == 0)
+			return s;
+	}
+}
+
+static int table_init(struct table *t, uint32_t map_size)
+{
+	uint32_t n = 16;
+	while (n < 2 * map_size) /* at most half full: probes stay short, and one slot is always free */
+		n <<= 1;
+	t->slots = calloc(n, sizeof(*t->slots));
+	t->mask = n - 1;
+	t->gen = 1;
+	return t->slots ? 0 : -ENOMEM;
+}
+
+struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_size)
+{
+	struct snapshotter *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->gateways_fd = gateways_fd;
+	s->stats_fd = stats_fd;
+	s->map_size = map_size;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0 || table_init(&s->tables[0], map_size) || table_init(&s->tables[1], map_size))
+		goto fail;
+	s->percpu = calloc((size_t)s->ncpus, sizeof(uint64_t));
+	s->keys = calloc(BATCH, sizeof(*s->keys));
+	s->values = calloc(BATCH, sizeof(*s->values));
+	if (!s->percpu || !s->keys || !s->values)
+		goto fail;
+	return s;
+fail:
+	snapshotter_free(s);
+	return NULL;
+}
+
+void snapshotter_free(struct snapshotter *s)
+{
+	if (!s)
+		return;
+	free(s->tables[0].slots);
+	free(s->tables[1].slots);
+	free(s->percpu);
+	free(s->keys);
+	free(s->values);
+	free(s);
+}
+
+static int write_stats(struct snapshotter *s, FILE *out)
+{
+	fputs("\"stats\":{", out);
+	for (uint32_t i = 0; i < AMT_STAT_COUNT; i++) {
+		uint64_t sum = 0;
+		if (bpf_map_lookup_elem(s->stats_fd, &i, s->percpu))
+			return -errno;
+		for (int c = 0; c < s->ncpus; c++)
+			sum += s->percpu[c];
+		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stat_names[i], (unsigned long long)sum);
+	}
+	fputs("}", out);
+	return 0;
+}
+
+int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __u64 *entries_created)
+{
+	struct table *prev = &s->tables[s->prev], *cur = &s->tables[!s->prev];
+	uint64_t seq = ++s->seq, live = 0, changed = 0, gone = 0;
+	uint8_t in_batch[64], out_batch[64];
+	int first = 1;
+	uint64_t created = *entries_created; /* read before the walk: creations during it count later */
+
+	clock_sync();
+	cur->gen++;
+	/* Bounded: a walk never returns more than the map holds, twice over for entries that move
+	 * between buckets while it runs. */
+	for (uint64_t walked = 0; walked <= 2ull * s->map_size + BATCH;) {
+		__u32 count = BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		int err = bpf_map_lookup_batch(s->gateways_fd, first ? NULL : in_batch, out_batch, s->keys, s->values,
+					       &count, &opts);
+		int end = err && errno == ENOENT;
+		if (err && !end)
+			return -errno;
+		first = 0;
+		walked += count;
+		for (__u32 i = 0; i < count; i++) {
+			const struct amt_gw_key *k = &s->keys[i];
+			const struct amt_gw_value *v = &s->values[i];
+			struct seen *now = slot_for(cur, k);
+			if (now->gen == cur->gen)
+				continue; /* seen twice in one walk */
+			now->key = *k;
+			now->gen = cur->gen;
+			now->last_seen_ns = v->last_seen_ns;
+			live++;
+			struct seen *before = slot_for(prev, k);
+			if (full || before->gen != prev->gen || before->last_seen_ns != v->last_seen_ns) {
+				print_gateway(out, seq, k, v);
+				changed++;
+			}
+		}
+		if (end)
+			break;
+		memcpy(in_batch, out_batch, sizeof(in_batch));
+	}
+	for (uint32_t i = 0; i <= prev->mask; i++) {
+		struct seen *was = &prev->slots[i];
+		if (was->gen != prev->gen || slot_for(cur, &was->key)->gen == cur->gen)
+			continue;
+		print_gone(out, seq, &was->key, was->last_seen_ns);
+		gone++;
+	}
+	s->prev = !s->prev;
+
+	fprintf(out, "{\"type\":\"snapshot\",\"seq\":%llu,\"at\":%llu,\"full\":%s,\"entries\":%llu,\"changed\":%llu,"
+		"\"gone\":%llu,\"entriesCreated\":%llu,\"evicted\":%llu,",
+		(unsigned long long)seq, (unsigned long long)epoch_ms(now_mono_ns()), full ? "true" : "false",
+		(unsigned long long)live, (unsigned long long)changed, (unsigned long long)gone,
+		(unsigned long long)created, (unsigned long long)(created > live ? created - live : 0));
+	int err = write_stats(s, out);
+	fputs("}\n", out);
+	return err;
+}

@@ -1,0 +1,116 @@
+// driad-amt-loader as a process: its exit codes, and that it leaves nothing attached however it
+// stops (SIGTERM, SIGINT, stdin EOF, SIGKILL, the interface going away).
+import test from 'ava';
+import { until } from '../../helpers/until.ts';
+import { probeLoader, startLoader, type Run } from './helpers/loader.ts';
+import { bpfLinksOf, createVethPair, ip, programsLoaded, tcEgressFilters, xdpProgramOn, type VethPair } from './helpers/netns.ts';
+
+const capability = await probeLoader();
+const maybe = capability.run || !capability.skip ? test.serial : test.serial.skip;
+if (!capability.run && capability.skip) test.skip(`eBPF loader tests skipped: ${capability.reason}`, () => {});
+
+async function pairFor(t: import('ava').ExecutionContext): Promise<VethPair> {
+  if (!capability.run) throw new Error(capability.reason);
+  const pair = await createVethPair();
+  t.teardown(() => pair.destroy());
+  return pair;
+}
+
+async function exitOf(args: string[], opts: { withoutCapabilities?: boolean } = {}): Promise<{ code: number | string; stderr: string; run: Run }> {
+  const run = startLoader(args, opts);
+  const code = await run.exited;
+  return { code, stderr: run.stderr(), run };
+}
+
+maybe('bad arguments: exit 2 and one line', async (t) => {
+  for (const args of [[], ['--ifindex', 'x'], ['--ifindex', '1', '--port', '70000'], ['--ifindex', '1', '--mode', 'turbo'], ['--ifindex', '1', '--ringbuf-kib', '3'], ['--bogus']]) {
+    const { code, stderr } = await exitOf(args);
+    t.is(code, 2, `${args.join(' ')}: ${stderr}`);
+    t.regex(stderr, /^driad-amt-loader: bad-args: .+\n$/);
+  }
+});
+
+maybe('no permission: exit 3 without capabilities, for a run and for --probe', async (t) => {
+  for (const args of [['--ifindex', '1'], ['--probe']]) {
+    const { code, stderr } = await exitOf(args, { withoutCapabilities: true });
+    t.is(code, 3, stderr);
+    // Where unprivileged bpf() is allowed (kernel.unprivileged_bpf_disabled=0) the refusal comes
+    // at the program load instead of the first map.
+    t.regex(stderr, /^driad-amt-loader: no-permission: (bpf\(\)|loading the programs) refused \(Operation not permitted\).*\n$/);
+  }
+});
+
+maybe('attach failures: exit 6 for a missing interface, a non-Ethernet one, and a taken one', async (t) => {
+  const missing = await exitOf(['--ifindex', '999999']);
+  t.is(missing.code, 6);
+  t.is(missing.stderr, 'driad-amt-loader: attach-failed: no interface with index 999999\n');
+  const lo = await exitOf(['--ifname', 'lo']);
+  t.is(lo.code, 6);
+  t.regex(lo.stderr, /attach-failed: lo \(ifindex 1\) is not an Ethernet interface \(type 772\)/);
+
+  const pair = await pairFor(t);
+  const first = startLoader(['--ifname', pair.hostIf]);
+  t.teardown(async () => void (await first.stop()));
+  await first.waitFor((l) => l.type === 'ready');
+  const second = await exitOf(['--ifname', pair.hostIf]);
+  t.is(second.code, 6);
+  t.regex(second.stderr, /attach-failed: XDP attach on ifindex \d+: another XDP program is attached/);
+  t.truthy(await xdpProgramOn(pair.hostIf), 'the first one stays attached');
+});
+
+maybe('--probe loads the programs without attaching anything', async (t) => {
+  const { code, run } = await exitOf(['--probe']);
+  t.is(code, 0);
+  t.deepEqual(run.lines, [{ type: 'probe', ok: true, kernelBtf: true }]);
+});
+
+for (const how of ['SIGTERM', 'SIGINT', 'eof'] as const) {
+  for (const egress of ['tcx', 'tc'] as const) {
+    maybe(`stopping by ${how} with ${egress} egress: exit 0, a final snapshot, nothing left attached`, async (t) => {
+      const pair = await pairFor(t);
+      const loader = startLoader(['--ifindex', String(pair.hostIfindex), '--egress', egress, '--snapshot-ms', '60000']);
+      const ready = await loader.waitFor((l) => l.type === 'ready');
+      const programs = [ready.xdpProgramId, ready.egressProgramId] as number[];
+      t.is(await xdpProgramOn(pair.hostIf), ready.xdpProgramId);
+      if (egress === 'tc') {
+        t.regex(await tcEgressFilters(pair.hostIf), new RegExp(`amt_tc_egress.* id ${ready.egressProgramId} `));
+        t.deepEqual(await bpfLinksOf(programs), ['xdp']);
+      } else {
+        t.deepEqual((await bpfLinksOf(programs)).sort(), ['tcx', 'xdp']);
+      }
+
+      t.is(await loader.stop(how), 0);
+      const reason = how === 'eof' ? 'stdin-eof' : how.toLowerCase();
+      t.deepEqual(loader.lines.slice(-2).map((l) => l.type), ['snapshot', 'stopped']);
+      t.deepEqual(loader.lines.at(-1), { type: 'stopped', reason });
+      t.is(loader.stderr(), '');
+      t.is(await xdpProgramOn(pair.hostIf), null);
+      t.deepEqual(await bpfLinksOf(programs), []);
+      t.is(await tcEgressFilters(pair.hostIf), '');
+      t.true(await until(async () => (await programsLoaded(programs)).length === 0), 'the kernel freed both programs');
+    });
+  }
+}
+
+maybe('SIGKILL: the kernel drops the XDP and tcx links with the process', async (t) => {
+  const pair = await pairFor(t);
+  const loader = startLoader(['--ifindex', String(pair.hostIfindex)]);
+  const ready = await loader.waitFor((l) => l.type === 'ready');
+  const programs = [ready.xdpProgramId, ready.egressProgramId] as number[];
+  t.deepEqual((await bpfLinksOf(programs)).sort(), ['tcx', 'xdp']);
+  t.is(await loader.stop('SIGKILL'), 'SIGKILL');
+  t.is(await xdpProgramOn(pair.hostIf), null);
+  t.deepEqual(await bpfLinksOf(programs), []);
+  t.true(await until(async () => (await programsLoaded(programs)).length === 0), 'the kernel freed both programs');
+});
+
+maybe('the interface going away: exit 7, one line', async (t) => {
+  const pair = await pairFor(t);
+  const loader = startLoader(['--ifindex', String(pair.hostIfindex), '--snapshot-ms', '50']);
+  t.teardown(async () => void (await loader.stop()));
+  await loader.waitFor((l) => l.type === 'ready');
+  await ip('link', 'del', pair.hostIf);
+  t.is(await loader.exited, 7);
+  t.is(loader.stderr(), `driad-amt-loader: runtime: interface ${pair.hostIf} (ifindex ${pair.hostIfindex}) is gone\n`);
+  t.deepEqual(loader.lines.at(-1), { type: 'stopped', reason: 'runtime' });
+});
