@@ -1,6 +1,7 @@
 // The wiring list: each subsystem starts itself; data flows one way,
 // inventory -> collectors -> health -> decisions -> answers (DNS, HTTP).
 
+import { startAccounting, type Accounting } from './accounting/start.ts';
 import { listenHttp, type HttpListener } from './api/http.ts';
 import { startCollectors, type Collectors } from './collectors/index.ts';
 import { parseHostPort } from './config/validate.ts';
@@ -85,9 +86,11 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   let http: HttpListener | undefined;
   let collectors: Collectors | undefined;
   let doh: Doh | undefined;
+  let accounting: Accounting | undefined;
   try {
     dns = await startDns(config, { engine, config: () => served.config, metrics, badInput, log });
-    collectors = await startCollectors(config, { relays: inventory, health, log, metrics, badInput });
+    accounting = await startAccounting(config, { log, metrics });
+    collectors = await startCollectors(config, { relays: inventory, health, log, metrics, badInput, accounting });
     const c = collectors;
     const views: ViewContext = {
       health,
@@ -100,7 +103,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
     const h = parseHostPort(config.http.listen, 'http.listen');
     http = await listenHttp({ ...views, metrics, badInput, hook: doh.http1 }, h.host, h.port);
   } catch (err) {
-    await Promise.all([dns?.close(0), collectors?.stop(), http?.close(), doh?.close()]);
+    await Promise.all([dns?.close(0), (collectors?.stop() ?? Promise.resolve()).then(() => accounting?.stop()), http?.close(), doh?.close()]);
     health.close();
     throw err;
   }
@@ -111,7 +114,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
 
   await inventory.startDiscovery();
 
-  const listening = { dns, http, collectors, doh };
+  const listening = { dns, http, collectors, accounting, doh };
   return {
     dns: dns.bound,
     http: { address: http.address, port: http.port },
@@ -126,6 +129,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       if (listens(next) !== listens(served.config)) {
         log.warn('listen addresses or the DoH certificate changed in the config: they take effect at the next restart');
       }
+      if (JSON.stringify(next.accounting) !== JSON.stringify(served.config.accounting)) log.warn('accounting settings changed in the config: they take effect at the next restart');
       served = candidate;
       inventory.setConfig(next);
       engine.update(engineOptions(served));
@@ -134,7 +138,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       log.info({ zones: served.catalog.zones.map((z) => z.origin) }, 'reloaded config and zones');
     },
     async stop(drainMs = 5000) {
-      await Promise.all([inventory.stop(), listening.collectors.stop()]);
+      await Promise.all([inventory.stop(), listening.collectors.stop().then(() => listening.accounting.stop())]);
       health.close();
       await Promise.all([listening.dns.close(drainMs), listening.http.close(), listening.doh.close()]);
     },

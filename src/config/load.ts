@@ -81,6 +81,10 @@ function readYamlLayer(file: string): Raw {
   for (const key of ['certFile', 'keyFile', 'stateDir']) {
     if (doh && typeof doh[key] === 'string') doh[key] = resolve(dirname(file), doh[key] as string);
   }
+  const accounting = layer.accounting as Raw | undefined;
+  if (accounting && typeof accounting.directory === 'string') accounting.directory = resolve(dirname(file), accounting.directory);
+  const cdni = accounting?.cdni as Raw | undefined;
+  if (cdni && typeof cdni.directory === 'string') cdni.directory = resolve(dirname(file), cdni.directory);
   return layer;
 }
 

@@ -154,6 +154,45 @@ export interface ProberRelayConfig {
   enabled: boolean;
 }
 
+/** The IPFIX/J-Flow collector (src/collectors/ipfix/README.md); its port is amtRelay.ipfixPort. */
+export interface IpfixConfig {
+  enabled: boolean;
+  /** Address the UDP socket and the TCP server bind (the port is amtRelay.ipfixPort). */
+  listen: string;
+  tcp: boolean;
+  /** Aggregation interval: tunnel usage records and the tunnels/bandwidthBps signals, one per interval. */
+  intervalMs: number;
+  /** Exporters that send from an address other than their relay's, by address. */
+  exporters: Array<{ address: string; relay: string }>;
+  templateLifetimeMs: number;
+  maxExporters: number;
+  maxTemplatesPerExporter: number;
+  /** Messages waiting to be decoded; beyond it new ones are dropped (counted). */
+  queueLimit: number;
+  /** Messages decoded before yielding to the event loop. */
+  batchMessages: number;
+  /** Write one usage record per tunnel per interval to the accounting spool. */
+  usageRecords: boolean;
+}
+
+/** The accounting spool (src/accounting/README.md) and its CDNI file consumer. */
+export interface AccountingConfig {
+  enabled: boolean;
+  directory: string;
+  fsync: 'always' | 'interval';
+  fsyncIntervalMs: number;
+  segmentBytes: number;
+  maxBytes: number;
+  cdni: {
+    enabled: boolean;
+    directory: string;
+    rotateMs: number;
+    maxRecords: number;
+    /** `#claimed-origin` of the files; default the host name. */
+    claimedOrigin?: string;
+  };
+}
+
 export interface Config {
   /** Where the config came from, for logs; undefined for the embedded default. */
   source?: string;
@@ -184,6 +223,8 @@ export interface Config {
   /** Extra relays beyond the MX and the gateway. */
   relays: RelayConfig[];
   trafficOps: TrafficOpsConfig | null;
+  ipfix: IpfixConfig;
+  accounting: AccountingConfig;
   health: HealthConfig;
   policy: PolicyConfig;
   doh: DohConfig;

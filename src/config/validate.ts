@@ -3,7 +3,7 @@ import cron from 'node-cron';
 import { parsePrefix } from '../driad/prefix.ts';
 import { defaultGnmiTarget, relayList } from '../inventory/relays.ts';
 import { ConfigError } from './errors.ts';
-import { RELAY_STATES, type Config, type DohConfig, type HealthConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
+import { RELAY_STATES, type AccountingConfig, type Config, type DohConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -223,7 +223,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
     gnmiPasswordSecret: amtS.optString('gnmiPasswordSecret'),
     gnmiTLSSkipVerify: amtS.bool('gnmiTLSSkipVerify'),
     amtRelayPublicIP: amtS.optString('amtRelayPublicIP'),
-    ipfixPort: amtS.int('ipfixPort', 1, 65535),
+    ipfixPort: amtS.int('ipfixPort', 0, 65535),
     gnmiTarget: amtS.optString('gnmiTarget'),
     precedence: amtS.int('precedence', 0, 255),
     maxTunnels: amtS.int('maxTunnels', 1, 100_000_000),
@@ -263,11 +263,13 @@ export function validateConfig(raw: unknown, source?: string): Config {
 
   const health = healthSection(root.section('health'));
   const policy = policySection(root.section('policy'));
+  const ipfix = ipfixSection(root.section('ipfix'));
+  const accounting = accountingSection(root.section('accounting'));
   const doh = dohSection(root.section('doh'));
   const prober = proberSection(root.raw('prober'));
 
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, health, policy, doh, prober };
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, ipfix, accounting, health, policy, doh, prober };
   const names = new Set(relayList(config, []).map((r) => r.name));
   checkPolicyRelays(policy, names);
   if (prober && !trafficOps) {
@@ -435,4 +437,55 @@ function checkPolicyRelays(policy: PolicyConfig, names: Set<string>): void {
   };
   policy.sources.forEach((r, i) => check(r.relays, `policy.sources[${i}].relays`));
   policy.clients.forEach((r, i) => check(r.prefer, `policy.clients[${i}].prefer`));
+}
+
+function ipfixSection(s: Section): IpfixConfig {
+  const c: IpfixConfig = {
+    enabled: s.bool('enabled'),
+    listen: s.string('listen'),
+    tcp: s.bool('tcp'),
+    intervalMs: s.int('intervalMs', 100, 3_600_000),
+    exporters: s.list('exporters').map((raw, i) => {
+      const e = new Section(raw, `ipfix.exporters[${i}]`);
+      const exporter = { address: e.string('address'), relay: e.string('relay') };
+      if (isIP(exporter.address) === 0) throw new ConfigError(e.key('address'), `must be an IP address (got ${show(exporter.address)})`);
+      e.done();
+      return exporter;
+    }),
+    templateLifetimeMs: s.int('templateLifetimeMs', 0, 86_400_000),
+    maxExporters: s.int('maxExporters', 1, 1_000_000),
+    maxTemplatesPerExporter: s.int('maxTemplatesPerExporter', 1, 1_000_000),
+    queueLimit: s.int('queueLimit', 1, 10_000_000),
+    batchMessages: s.int('batchMessages', 1, 100_000),
+    usageRecords: s.bool('usageRecords'),
+  };
+  if (isIP(c.listen) === 0) throw new ConfigError('ipfix.listen', `must be an IP address to bind, the port is amtRelay.ipfixPort (got ${show(c.listen)})`);
+  s.done();
+  return c;
+}
+
+function accountingSection(s: Section): AccountingConfig {
+  const cdniS = s.section('cdni');
+  const c: AccountingConfig = {
+    enabled: s.bool('enabled'),
+    directory: s.string('directory'),
+    fsync: s.oneOf('fsync', ['always', 'interval'] as const),
+    fsyncIntervalMs: s.int('fsyncIntervalMs', 1, 3_600_000),
+    segmentBytes: s.int('segmentBytes', 4096, 1 << 30),
+    maxBytes: s.int('maxBytes', 4096, Number.MAX_SAFE_INTEGER),
+    cdni: {
+      enabled: cdniS.bool('enabled'),
+      directory: cdniS.string('directory'),
+      rotateMs: cdniS.int('rotateMs', 100, 86_400_000),
+      maxRecords: cdniS.int('maxRecords', 1, 100_000_000),
+      claimedOrigin: cdniS.optString('claimedOrigin'),
+    },
+  };
+  if (c.cdni.claimedOrigin !== undefined && !/^[A-Za-z0-9._~-]+$/.test(c.cdni.claimedOrigin)) {
+    throw new ConfigError('accounting.cdni.claimedOrigin', `must be a host name (got ${show(c.cdni.claimedOrigin)})`);
+  }
+  if (c.maxBytes < c.segmentBytes) throw new ConfigError('accounting.maxBytes', `must be at least accounting.segmentBytes (${c.maxBytes} < ${c.segmentBytes})`);
+  cdniS.done();
+  s.done();
+  return c;
 }
