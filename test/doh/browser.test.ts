@@ -17,7 +17,7 @@ const browserTest = hasChromium ? test : test.skip;
 const needs = hasChromium ? '' : ` (skipped: no chromium at ${CHROMIUM_PATH})`;
 
 browserTest(`a page on another origin resolves through the JSON API and picks the lowest-RTT relay${needs}`, async (t) => {
-  const slow = await startAmtRelaySim({ delayMs: 40 });
+  const slow = await startAmtRelaySim({ delayMs: 120 });
   const fast = await startAmtRelaySim({ delayMs: 1 });
   t.teardown(() => Promise.all([slow.close(), fast.close()]));
   const d = await startTestDriad(`amtRelay:
@@ -26,14 +26,15 @@ gateway:
   publicIP: 127.0.0.2
 health: { minHoldMs: 0, upAfter: 1 }
 prober:
-  intervalMs: 200
-  timeoutMs: 150
+  intervalMs: 250
+  timeoutMs: 200
+  smoothing: 0.5
   relays:
     - { name: mx, target: "127.0.0.1:${slow.port}" }
     - { name: gateway, target: "127.0.0.1:${fast.port}" }
 `);
   t.teardown(() => d.stop(0));
-  t.true(await until(async () => d.health.rttMs('mx') !== undefined && d.health.rttMs('gateway') !== undefined, 5000));
+  t.true(await until(async () => (d.health.rttMs('gateway') ?? Infinity) < (d.health.rttMs('mx') ?? 0) - 50, 8000), 'the prober measured both relays apart');
 
   // The page's own origin: another port, plain HTTP.
   const site = createServer((req, res) => {
