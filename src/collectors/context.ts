@@ -56,6 +56,9 @@ export interface SessionStatus {
   /** One line, secrets left out. */
   lastError: string | null;
   lastErrorAt: number | null;
+  /** Measuring collectors (the prober): smoothed RTT in ms, and the share of recent probes lost (0-1). */
+  rttMs?: number | null;
+  lossRate?: number | null;
 }
 
 export interface CollectorStatus {

@@ -9,12 +9,17 @@ import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
 import { gnmiCollector } from './gnmi/setup.ts';
+import { proberDefinition } from '../prober/setup.ts';
 import { ipfixCollector } from './ipfix/setup.ts';
 
 export type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus, SessionStatus } from './context.ts';
 
 /** Every built-in collector, in start order. */
-const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [gnmiCollector as CollectorDefinition<unknown>, ipfixCollector as CollectorDefinition<unknown>];
+const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [
+  gnmiCollector as CollectorDefinition<unknown>,
+  ipfixCollector as CollectorDefinition<unknown>,
+  proberDefinition as CollectorDefinition<unknown>,
+];
 
 export interface CollectorDeps {
   relays: RelaySource;

@@ -89,6 +89,22 @@ export function defaultConfig(): Config {
     },
     health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000, silenceIntervals: 3 },
     policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
+    doh: {
+      enabled: true,
+      listen: '127.0.0.1:8443',
+      stateDir: '.driad-state/doh',
+      http1: true,
+      corsOrigins: ['*'],
+      trustedProxies: [],
+      maxQueryBytes: 4096,
+      maxUrlBytes: 8192,
+      maxConcurrentStreams: 100,
+      maxHeaderBytes: 16384,
+      maxConnections: 10_000,
+      handshakeTimeoutMs: 5000,
+      idleTimeoutMs: 30_000,
+    },
+    prober: null,
     log: { level: 'info', badInputIntervalMs: 10_000 },
   };
 }

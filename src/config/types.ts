@@ -140,6 +140,66 @@ export interface GnmiConfig {
   maxMessageBytes: number;
 }
 
+/** DNS over HTTPS (RFC 8484) and the JSON API: see src/doh/README.md. */
+export interface DohConfig {
+  /** Serve DoH over HTTP/2 + TLS on `listen`; false: only over the HTTP listener (if `http1`). */
+  enabled: boolean;
+  /** HOST:PORT of the TLS listener (ALPN h2 and http/1.1). */
+  listen: string;
+  /** PEM files; both unset: a self-signed certificate generated at first start and kept in `stateDir`. */
+  certFile?: string;
+  keyFile?: string;
+  stateDir: string;
+  /** Also answer /dns-query and /resolve on `http.listen` (plain HTTP/1.1, behind a TLS-terminating proxy). */
+  http1: boolean;
+  /** Origins allowed to call DoH, /resolve and /api/v1/candidates from a page; '*' for any. */
+  corsOrigins: string[];
+  /** Proxies (prefixes) whose X-Forwarded-For / Forwarded headers are believed. */
+  trustedProxies: string[];
+  /** Largest DNS query accepted, in a POST body or a GET `dns` parameter (decoded). */
+  maxQueryBytes: number;
+  /** Longest request target (path and query) accepted. */
+  maxUrlBytes: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams: number;
+  /** Largest header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE). */
+  maxHeaderBytes: number;
+  /** TLS connections open at once; more are closed at once. */
+  maxConnections: number;
+  /** A TLS handshake not done by then is dropped. */
+  handshakeTimeoutMs: number;
+  /** A connection with no request for this long is closed; a request whose body is not in by then gets 408. */
+  idleTimeoutMs: number;
+}
+
+/** The RTT prober (src/prober/): AMT Relay Discovery to each relay; unset: not running. */
+export interface ProberConfig {
+  intervalMs: number;
+  /** Each interval is drawn from intervalMs * (1 ± jitter). */
+  jitter: number;
+  /** A probe without an answer by then is lost. */
+  timeoutMs: number;
+  /** UDP port of the relays' AMT service (RFC 7450: 2268). */
+  port: number;
+  /** Weight of a new sample in the smoothed RTT (RFC 6298's alpha: 0.125). */
+  smoothing: number;
+  /** Probes the loss rate is computed over. */
+  lossWindow: number;
+  /** Consecutive lost probes before the relay is reported unreachable. */
+  lossesToDown: number;
+  /** TCP port to connect to when Relay Discovery goes unanswered (unset: no fallback). */
+  tcpPort?: number;
+  /** Per relay: another HOST:PORT to probe, its own TCP fallback port, or no probing. */
+  relays: ProberRelayConfig[];
+}
+
+export interface ProberRelayConfig {
+  name: string;
+  target?: string;
+  tcpPort?: number;
+  enabled: boolean;
+}
+
 /** The IPFIX/J-Flow collector (src/collectors/ipfix/README.md); its port is amtRelay.ipfixPort. */
 export interface IpfixConfig {
   enabled: boolean;
@@ -214,6 +274,8 @@ export interface Config {
   accounting: AccountingConfig;
   health: HealthConfig;
   policy: PolicyConfig;
+  doh: DohConfig;
+  prober: ProberConfig | null;
   log: {
     level: string;
     badInputIntervalMs: number;

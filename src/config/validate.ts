@@ -4,7 +4,7 @@ import { parsePath } from '../collectors/gnmi/wire/path.ts';
 import { parsePrefix } from '../driad/prefix.ts';
 import { defaultGnmiTarget, relayList } from '../inventory/relays.ts';
 import { ConfigError } from './errors.ts';
-import { RELAY_STATES, type AccountingConfig, type AmtRelayValues, type Config, type GnmiConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
+import { RELAY_STATES, type AccountingConfig, type AmtRelayValues, type Config, type DohConfig, type GnmiConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -267,12 +267,93 @@ export function validateConfig(raw: unknown, source?: string): Config {
   const policy = policySection(root.section('policy'));
   const ipfix = ipfixSection(root.section('ipfix'));
   const accounting = accountingSection(root.section('accounting'));
+  const doh = dohSection(root.section('doh'));
+  const prober = proberSection(root.raw('prober'));
 
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, ipfix, accounting, health, policy };
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, ipfix, accounting, health, policy, doh, prober };
   const names = new Set(relayList(config, []).map((r) => r.name));
   checkPolicyRelays(policy, names);
+  if (prober && !trafficOps) {
+    prober.relays.forEach((r, i) => {
+      if (!names.has(r.name)) throw new ConfigError(`prober.relays[${i}].name`, `no relay named ${show(r.name)} (relays: ${[...names].join(', ')})`);
+    });
+  }
   return config;
+}
+
+function dohSection(s: Section): DohConfig {
+  const strings = (key: string): string[] => {
+    const list = s.list(key);
+    if (list.some((v) => typeof v !== 'string' || v === '')) throw new ConfigError(s.key(key), 'must be a list of strings');
+    return list as string[];
+  };
+  const d: DohConfig = {
+    enabled: s.bool('enabled'),
+    listen: s.string('listen'),
+    certFile: s.optString('certFile'),
+    keyFile: s.optString('keyFile'),
+    stateDir: s.string('stateDir'),
+    http1: s.bool('http1'),
+    corsOrigins: strings('corsOrigins'),
+    trustedProxies: strings('trustedProxies'),
+    maxQueryBytes: s.int('maxQueryBytes', 12, 65535),
+    maxUrlBytes: s.int('maxUrlBytes', 256, 65536),
+    maxConcurrentStreams: s.int('maxConcurrentStreams', 1, 10_000),
+    maxHeaderBytes: s.int('maxHeaderBytes', 1024, 1_048_576),
+    maxConnections: s.int('maxConnections', 1, 1_000_000),
+    handshakeTimeoutMs: s.int('handshakeTimeoutMs', 100, 600_000),
+    idleTimeoutMs: s.int('idleTimeoutMs', 100, 3_600_000),
+  };
+  parseHostPort(d.listen, 'doh.listen');
+  if ((d.certFile === undefined) !== (d.keyFile === undefined)) {
+    throw new ConfigError(d.certFile === undefined ? 'doh.certFile' : 'doh.keyFile', 'doh.certFile and doh.keyFile go together: set both or neither');
+  }
+  d.corsOrigins.forEach((o, i) => {
+    if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)) throw new ConfigError(`doh.corsOrigins[${i}]`, `must be '*' or an origin like https://app.example.net (got ${show(o)})`);
+  });
+  d.trustedProxies = d.trustedProxies.map((p, i) => {
+    const text = p.includes('/') ? p : `${p}/${isIP(p) === 6 ? 128 : 32}`;
+    try {
+      return parsePrefix(text).text;
+    } catch (err) {
+      throw new ConfigError(`doh.trustedProxies[${i}]`, (err as Error).message);
+    }
+  });
+  s.done();
+  return d;
+}
+
+function proberSection(raw: unknown): ProberConfig | null {
+  if (raw === undefined || raw === null) return null;
+  const s = new Section(raw, 'prober');
+  const or = <T>(key: string, fallback: T, read: () => T): T => (s.raw(key) === undefined ? fallback : read());
+  const p: ProberConfig = {
+    intervalMs: or('intervalMs', 5000, () => s.int('intervalMs', 10, 3_600_000)),
+    jitter: or('jitter', 0.2, () => s.number('jitter', 0, 0.9)),
+    timeoutMs: or('timeoutMs', 1000, () => s.int('timeoutMs', 1, 60_000)),
+    port: or('port', 2268, () => s.int('port', 1, 65535)),
+    smoothing: or('smoothing', 0.125, () => s.number('smoothing', 0.01, 1)),
+    lossWindow: or('lossWindow', 20, () => s.int('lossWindow', 1, 1000)),
+    lossesToDown: or('lossesToDown', 3, () => s.int('lossesToDown', 1, 1000)),
+    tcpPort: s.optInt('tcpPort', 1, 65535),
+    relays: s.list('relays').map((r, i) => {
+      const key = `prober.relays[${i}]`;
+      const rs = new Section(r, key);
+      const relay = {
+        name: rs.string('name'),
+        target: rs.optString('target'),
+        tcpPort: rs.optInt('tcpPort', 1, 65535),
+        enabled: rs.raw('enabled') === undefined ? true : rs.bool('enabled'),
+      };
+      if (relay.target !== undefined) parseHostPort(relay.target, `${key}.target`);
+      rs.done();
+      return relay;
+    }),
+  };
+  if (p.timeoutMs >= p.intervalMs) throw new ConfigError('prober.timeoutMs', `must be below prober.intervalMs (${p.timeoutMs} >= ${p.intervalMs})`);
+  s.done();
+  return p;
 }
 
 function trafficOpsSection(raw: unknown): TrafficOpsConfig | null {
