@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/gnmi: driad's gNMI collector under MX simulators streaming 500,000 tunnels each, and driad's
-# DNS meanwhile. See bench/gnmi/README.md. Knobs (env): MX TUNNELS BUNDLE CHURN SAMPLE_MS DURATION
+# DNS meanwhile. See bench/gnmi/README.md. Knobs (env): MX TUNNELS BUNDLE CHURN SAMPLE_MS WORKER_NICE SIM_NICE DURATION
 # RATE_WINDOW SYNC_TIMEOUT SOURCES SEED CLIENTS OUTSTANDING WARMUP KEEP.
 # Loopback only; ports are picked free at run time; every process started here is stopped on exit.
 set -euo pipefail
@@ -10,6 +10,8 @@ TUNNELS=${TUNNELS:-500000}      # active AMT tunnels per MX
 BUNDLE=${BUNDLE:-100}           # tunnel entries per gNMI notification (the simulator's `bundle`)
 CHURN=${CHURN:-1000}            # tunnels leaving and arriving per second per MX
 SAMPLE_MS=${SAMPLE_MS:-2000}    # gnmi.sampleIntervalMs: shorter than a round, so rounds run back to back
+SIM_NICE=${SIM_NICE:-10}        # nice value of the simulator processes (dnsperf shares their core)
+WORKER_NICE=${WORKER_NICE:-15}  # gnmi.workerNice (0: the worker thread at the DNS thread's priority)
 DURATION=${DURATION:-20}        # seconds of each dnsperf run
 RATE_WINDOW=${RATE_WINDOW:-20}  # seconds of the update-rate window without DNS load
 SYNC_TIMEOUT=${SYNC_TIMEOUT:-240} # seconds allowed for every session's first sync_response
@@ -65,6 +67,7 @@ gnmi:
   plaintext: true
   sampleIntervalMs: $SAMPLE_MS
   heartbeatIntervalMs: 0
+  workerNice: $WORKER_NICE
   backoff: { initialMs: 200, maxMs: 1000 }
   syncTimeoutMs: $((SYNC_TIMEOUT * 1000))
   paths:
@@ -146,9 +149,10 @@ before=$(dns_run before)
 heap0=$(heap)
 log "heap without tunnels: $heap0"
 
-# 2. The MX simulators, one process each, on the load core.
+# 2. The MX simulators, one process each, on the load core, niced (SIM_NICE) so that dnsperf, which
+# shares that core with them, is not what limits the DNS figure.
 for i in $(seq "$MX"); do
-  taskset -c "$CLIENT_CPU" node "$BENCH/mx.ts" --tunnels "$TUNNELS" --bundle "$BUNDLE" --churn "$CHURN" \
+  nice -n "$SIM_NICE" taskset -c "$CLIENT_CPU" node "$BENCH/mx.ts" --tunnels "$TUNNELS" --bundle "$BUNDLE" --churn "$CHURN" \
     --port "${MX_PORTS[$((i - 1))]}" >"$WORK/mx$i.out" 2>&1 &
   MX_PIDS+=($!)
 done
@@ -207,8 +211,8 @@ read -r aq al ap am as ac <<<"$after"
 without=$(echo "$bq $aq" | awk '{printf "%.0f", ($1 + $2) / 2}')
 
 echo
-echo "gnmi: $MX MX x $TUNNELS tunnels (bundle $BUNDLE, churn $CHURN/s, sample ${SAMPLE_MS} ms, PROTO, plaintext + password)," \
-  "one simulator process each; driad on CPU $SERVER_CPU, simulators and dnsperf on CPU $CLIENT_CPU"
+echo "gnmi: $MX MX x $TUNNELS tunnels (bundle $BUNDLE, churn $CHURN/s, sample ${SAMPLE_MS} ms, worker nice $WORKER_NICE, PROTO, plaintext + password)," \
+  "one simulator process each (nice $SIM_NICE); driad on CPU $SERVER_CPU, simulators and dnsperf on CPU $CLIENT_CPU"
 echo "first sync of all sessions: ${sync_s} s; dropped responses: $((d3 - d0)) in the measured windows; queue at the end: $queued; after the sync: reconnects $reconnects, session errors $errors"
 echo "updates decoded and applied/s: $rate without DNS load (server core $rate_core%), $rate_dns under dnsperf"
 echo "dnsperf -c $CLIENTS -T 1 -q $OUTSTANDING -l $DURATION over UDP, the dns-qps workload ($SOURCES sources, seed $SEED)"
