@@ -33,9 +33,11 @@ ensure_native() {
 # Real peers for the tests and benchmarks: dig, kdig, named-checkzone, Knot, Unbound, dnsperf, Chromium.
 DRIAD_DEBS=(bind9-dnsutils bind9-utils knot-dnsutils knot unbound dnsperf chromium)
 
+# ensure_debs [PKG...]: installs the given packages (default: DRIAD_DEBS) that are missing.
 ensure_debs() {
   local missing=() p
-  for p in "${DRIAD_DEBS[@]}"; do
+  [ "$#" -gt 0 ] || set -- "${DRIAD_DEBS[@]}"
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0

@@ -110,7 +110,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   const { addon, reason } = config.dns.udpBatch ? loadBatchAddon() : { addon: null, reason: 'dns.udpBatch is false' };
   if (!addon) log.warn(`UDP without batching (recvmmsg/sendmmsg): ${reason}`);
   try {
-    const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port) : listenUdp(engine, host, port));
+    const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port, metrics) : listenUdp(engine, host, port));
     for (const [i, listen] of config.dns.listen.entries()) {
       const { host, port } = parseHostPort(listen, `dns.listen[${i}]`);
       // With port 0, UDP picks the port and TCP must get the same one; another socket may hold it on TCP, so try again.

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DnsEngine, Peer } from '../engine.ts';
+import type { Metrics } from '../../telemetry/metrics.ts';
 import type { UdpListener } from './udp.ts';
 
 /** The native addon in native/udp-batch: recvmmsg/sendmmsg with one JavaScript call per batch. */
@@ -63,15 +64,20 @@ class SlotPeer implements Peer {
   }
 }
 
-export function listenUdpBatched(addon: BatchAddon, engine: DnsEngine, host: string, port: number): UdpListener {
+export function listenUdpBatched(addon: BatchAddon, engine: DnsEngine, host: string, port: number, metrics: Metrics): UdpListener {
   const inSlab = Buffer.alloc(SLOTS * SLOT_SIZE);
   const outSlab = Buffer.alloc(SLOTS * SLOT_SIZE);
   const addrs = Buffer.alloc(SLOTS * addon.ADDR_SIZE);
   const inLens = new Uint32Array(SLOTS);
   const outLens = new Uint32Array(SLOTS);
   const peer = new SlotPeer(addrs, addon.ADDR_SIZE);
+  // Their ratio is the mean batch size: how much each crossing into JavaScript and each system call carries.
+  const batches = metrics.counter('driad_dns_udp_batches_total', 'recvmmsg calls that returned datagrams (batched UDP path)');
+  const datagrams = metrics.counter('driad_dns_udp_batch_datagrams_total', 'Datagrams received by those recvmmsg calls');
 
   const onBatch = (count: number): void => {
+    batches.inc();
+    datagrams.inc(count);
     for (let i = 0; i < count; i++) {
       peer.index = i;
       const length = inLens[i] as number;
