@@ -26,6 +26,8 @@ const ADDON_PATH = new URL('../../../native/udp-batch/build/udp_batch.node', imp
 const SLOTS = 64;
 /** Largest UDP query we read and largest answer we write; dns.udpPayloadSize is capped at 4096. */
 const SLOT_SIZE = 4096;
+/** Queries up to this size get a view of their slot made once and reused (see slotView). */
+const REUSED_VIEW_MAX = 512;
 
 type Loaded = { addon: BatchAddon; reason?: undefined } | { addon: null; reason: string };
 let loaded: Loaded | undefined;
@@ -75,6 +77,16 @@ export function listenUdpBatched(addon: BatchAddon, engine: DnsEngine, host: str
   const batches = metrics.counter('driad_dns_udp_batches_total', 'recvmmsg calls that returned datagrams (batched UDP path)');
   const datagrams = metrics.counter('driad_dns_udp_batch_datagrams_total', 'Datagrams received by those recvmmsg calls');
 
+  // A Buffer for every datagram costs as much as parsing it; a query's bytes are read only while it
+  // is answered, so one view per slot and length serves them all. Lengths repeat: names are alike.
+  const views = Array.from({ length: SLOTS }, () => new Array<Buffer | undefined>(REUSED_VIEW_MAX + 1).fill(undefined));
+  const slotView = (slot: number, length: number): Buffer => {
+    const start = slot * SLOT_SIZE;
+    if (length > REUSED_VIEW_MAX) return inSlab.subarray(start, start + length);
+    const row = views[slot] as Array<Buffer | undefined>;
+    return (row[length] ??= inSlab.subarray(start, start + length));
+  };
+
   const onBatch = (count: number): void => {
     batches.inc();
     datagrams.inc(count);
@@ -85,8 +97,7 @@ export function listenUdpBatched(addon: BatchAddon, engine: DnsEngine, host: str
         engine.drop('udp', `datagram larger than ${SLOT_SIZE} bytes`, peer);
         continue;
       }
-      const start = i * SLOT_SIZE;
-      outLens[i] = engine.handleInto(inSlab.subarray(start, start + length), 'udp', peer, outSlab, start);
+      outLens[i] = engine.handleInto(slotView(i, length), 'udp', peer, outSlab, i * SLOT_SIZE);
     }
   };
   const socket = addon.open(host, port, host.includes(':'), SLOTS, SLOT_SIZE, inSlab, inLens, addrs, outSlab, outLens, onBatch);
