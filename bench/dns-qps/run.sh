@@ -312,7 +312,8 @@ log "$ANSWERS_CHECKED"
 cpu_ticks() { awk -v c="cpu$1" '$1 == c {t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
 # CPU ticks of every process except the given pids, children's included: other sessions' builds and tests.
 other_ticks() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v ex="$*" '
+  # (A process can end between the glob and the read: cat then fails, which must not stop the run.)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ex="$*" '
     BEGIN {n = split(ex, e, " "); for (i = 1; i <= n; i++) skip[e[i]] = 1}
     {pid = $1; sub(/^.*\) /, ""); if (!(pid in skip)) s += $12 + $13 + $14 + $15}
     END {print s + 0}'
