@@ -16,7 +16,7 @@ WARMUP=${WARMUP:-3}             # seconds of unmeasured load after each start (J
 FIXED_QPS=${FIXED_QPS:-50000}   # offered load of the fixed-rate run (CPU per query, p99), below every server's capacity
 FIXED_DURATION=${FIXED_DURATION:-8} # seconds of the fixed-rate run
 WAIT_RETRY=${WAIT_RETRY:-5}     # a measurement during which the server waited for its core more than this % of the time
-RETRIES=${RETRIES:-4}           # is repeated, at most this many times per run in all (each costs about 30 s)
+RETRIES=${RETRIES:-2}           # is repeated, at most this many times per run in all (each costs about 30 s)
 KEEP=${KEEP:-0}                 # 1: keep the work dir (queries, zone, logs, dnsperf outputs)
 
 # CPU pinning on the 2-core machine: the server (all its processes and threads) on one core, dnsperf on the other.
