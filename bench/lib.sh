@@ -1,15 +1,23 @@
 # Shared by the bench/*/run.sh scripts; source it after setting BENCH_NAME, KEEP, SERVER_CPU and
-# CLIENT_CPU, and define bench_pids (the processes to stop on exit).
+# CLIENT_CPU (and BENCH_DEBS, the Debian packages the bench needs, if any), and define bench_pids
+# (the processes to stop on exit).
 # After bench_setup: ROOT is the repository, WORK a fresh work dir under bench/out/.
 
 die() { echo "$BENCH_NAME: ERROR: $*" >&2; exit 1; }
 log() { echo "$BENCH_NAME: $*" >&2; }
 
-# bench_setup "HINT" TOOL...: checks the tools (HINT says where to get them), Node 24 and driad,
-# builds the native UDP addon, pins to one CPU when there is only one, makes WORK, arms cleanup.
+# bench_setup "HINT" TOOL...: installs the missing BENCH_DEBS (scripts/provision.sh), checks the
+# tools (HINT says where to get them), Node 24 and driad, builds the native UDP addon, pins to one
+# CPU when there is only one, makes WORK, arms cleanup.
 bench_setup() {
   local hint=$1 tool
   shift
+  if [ -n "${BENCH_DEBS:-}" ]; then
+    # shellcheck source=scripts/provision.sh
+    . "$ROOT/scripts/provision.sh"
+    # shellcheck disable=SC2086 # a list of package names
+    ensure_debs $BENCH_DEBS || die "could not install the Debian packages $BENCH_DEBS"
+  fi
   for tool in "$@"; do
     command -v "$tool" >/dev/null || die "$tool not found ($hint; Node 24 on PATH)"
   done
@@ -20,6 +28,9 @@ bench_setup() {
   mkdir -p "$ROOT/bench/out"
   WORK=$(mktemp -d "$ROOT/bench/out/$BENCH_NAME.XXXXXX")
   trap bench_cleanup EXIT
+  # set -e stops on a failing command without a word: name it (in the main shell, not in $(...)).
+  set -E
+  trap 'bench_status=$?; [ "$BASHPID" != "$$" ] || log "ERROR: stopped at line $LINENO: $BASH_COMMAND (status $bench_status)"' ERR
   trap 'exit 130' INT
   trap 'exit 143' TERM
 }

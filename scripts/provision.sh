@@ -43,9 +43,11 @@ DRIAD_DEBS+=(clang libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iprou
 # DoH: curl (--doh-url) and openssl (the self-signed certificate) in tests; h2load and dnsdist for bench/doh.
 DRIAD_DEBS+=(curl nghttp2-client dnsdist)
 
+# ensure_debs [PKG...]: installs the given packages (default: DRIAD_DEBS) that are missing.
 ensure_debs() {
   local missing=() p
-  for p in "${DRIAD_DEBS[@]}"; do
+  [ "$#" -gt 0 ] || set -- "${DRIAD_DEBS[@]}"
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0

@@ -38,6 +38,7 @@ typedef struct {
   struct mmsghdr *send_hdrs;
   struct iovec *recv_iov;
   struct iovec *send_iov;
+  uint32_t filled; /* slots the last recvmmsg filled */
   int closed;
 } batch_socket;
 
@@ -48,6 +49,7 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
+/* The send headers' fixed fields (iov, no control data) are set once in open_socket. */
 static void send_answers(batch_socket *s, uint32_t count) {
   uint32_t m = 0;
   for (uint32_t i = 0; i < count; i++) {
@@ -56,9 +58,6 @@ static void send_answers(batch_socket *s, uint32_t count) {
     s->send_iov[m].iov_base = s->out + (size_t)i * s->slot_size;
     s->send_iov[m].iov_len = len;
     struct msghdr *h = &s->send_hdrs[m].msg_hdr;
-    memset(h, 0, sizeof *h);
-    h->msg_iov = &s->send_iov[m];
-    h->msg_iovlen = 1;
     h->msg_name = s->addrs + (size_t)i * ADDR_SIZE;
     h->msg_namelen = s->recv_hdrs[i].msg_hdr.msg_namelen;
     m++;
@@ -87,17 +86,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_get_global(env, &global);
 
   for (int round = 0; round < MAX_ROUNDS && !s->closed; round++) {
-    for (uint32_t i = 0; i < s->slots; i++) {
-      s->recv_iov[i].iov_base = s->in + (size_t)i * s->slot_size;
-      s->recv_iov[i].iov_len = s->slot_size;
-      struct msghdr *h = &s->recv_hdrs[i].msg_hdr;
-      memset(h, 0, sizeof *h);
-      h->msg_iov = &s->recv_iov[i];
-      h->msg_iovlen = 1;
-      h->msg_name = s->addrs + (size_t)i * ADDR_SIZE;
-      h->msg_namelen = ADDR_SIZE;
-    }
+    /* The kernel rewrote msg_namelen of the slots the last batch filled; the rest is set once. */
+    for (uint32_t i = 0; i < s->filled; i++) s->recv_hdrs[i].msg_hdr.msg_namelen = ADDR_SIZE;
     int n = recvmmsg(s->fd, s->recv_hdrs, s->slots, MSG_DONTWAIT, NULL);
+    s->filled = n > 0 ? (uint32_t)n : 0;
     if (n <= 0) break;
     for (int i = 0; i < n; i++) {
       /* A datagram larger than a slot arrives cut short; length 0 tells JavaScript to drop it. */
@@ -246,6 +238,17 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   s->send_hdrs = calloc(slots, sizeof *s->send_hdrs);
   s->recv_iov = calloc(slots, sizeof *s->recv_iov);
   s->send_iov = calloc(slots, sizeof *s->send_iov);
+  for (uint32_t i = 0; i < slots; i++) {
+    s->recv_iov[i].iov_base = s->in + (size_t)i * slot_size;
+    s->recv_iov[i].iov_len = slot_size;
+    struct msghdr *h = &s->recv_hdrs[i].msg_hdr;
+    h->msg_iov = &s->recv_iov[i];
+    h->msg_iovlen = 1;
+    h->msg_name = s->addrs + (size_t)i * ADDR_SIZE;
+    h->msg_namelen = ADDR_SIZE;
+    s->send_hdrs[i].msg_hdr.msg_iov = &s->send_iov[i];
+    s->send_hdrs[i].msg_hdr.msg_iovlen = 1;
+  }
   for (int i = 0; i < 5; i++) napi_create_reference(env, argv[5 + i], 1, &s->refs[i]);
   napi_create_reference(env, argv[10], 1, &s->callback);
 

@@ -10,6 +10,7 @@ import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/re
 
 /** 'doh': RFC 8484 and the JSON API, over any HTTP version (src/doh/); sized like TCP. */
 export type Transport = 'udp' | 'tcp' | 'doh';
+const TRANSPORT_BITS: Record<Transport, number> = { udp: 0, tcp: 1, doh: 2 };
 
 import type { Peer } from './peer.ts';
 
@@ -36,8 +37,7 @@ export class DnsEngine {
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #badInput: BadInputReporter;
-  readonly #byRcode: Record<Transport, Array<Counter | undefined>> = { udp: [], tcp: [], doh: [] };
-  readonly #byTypeAndRcode = new Map<number, Counter>();
+  readonly #counters = new Map<number, [responses: Counter, queries: Counter]>();
   readonly #dropped: Record<Transport, Counter>;
   readonly #pending: Pending = { query: null as unknown as Query, reply: null as unknown as Reply, limit: 0 };
 
@@ -126,19 +126,24 @@ export class DnsEngine {
     );
   }
 
+  /** Both per-query counters of one (transport, qtype, rcode), found with one lookup on the hot path. */
   #count(transport: Transport, qtype: number, rcode: number): void {
-    let c = this.#byRcode[transport][rcode];
-    if (!c) {
-      c = this.#metrics.counter('driad_dns_responses_total', 'Responses by transport and rcode', { transport, rcode: RCODE_NAME[rcode] ?? String(rcode) });
-      this.#byRcode[transport][rcode] = c;
+    // 16 + 12 + 2 bits (rcode is 12 bits with EDNS): a small integer, which keys a Map fastest.
+    const key = (qtype << 14) | ((rcode & 0xfff) << 2) | TRANSPORT_BITS[transport];
+    let pair = this.#counters.get(key);
+    if (!pair) {
+      pair = [this.#responses(transport, rcode), this.#queries(qtype, rcode)];
+      this.#counters.set(key, pair);
     }
-    c.inc();
-    const key = qtype * 65536 + rcode; // rcode is 12 bits with EDNS
-    let t = this.#byTypeAndRcode.get(key);
-    if (!t) {
-      t = this.#metrics.counter('driad_dns_queries_total', 'Queries answered, by QTYPE and rcode', { qtype: typeName(qtype), rcode: RCODE_NAME[rcode] ?? String(rcode) });
-      this.#byTypeAndRcode.set(key, t);
-    }
-    t.inc();
+    pair[0].inc();
+    pair[1].inc();
+  }
+
+  #responses(transport: Transport, rcode: number): Counter {
+    return this.#metrics.counter('driad_dns_responses_total', 'Responses by transport and rcode', { transport, rcode: RCODE_NAME[rcode] ?? String(rcode) });
+  }
+
+  #queries(qtype: number, rcode: number): Counter {
+    return this.#metrics.counter('driad_dns_queries_total', 'Queries answered, by QTYPE and rcode', { qtype: typeName(qtype), rcode: RCODE_NAME[rcode] ?? String(rcode) });
   }
 }

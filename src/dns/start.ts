@@ -33,7 +33,7 @@ export async function startDns(config: Config, deps: DnsDeps): Promise<DnsListen
   const tcpOptions = () => ({ idleTimeoutMs: deps.config().dns.tcpIdleTimeoutMs, maxConnections: deps.config().dns.tcpMaxConnections });
   const { addon, reason } = config.dns.udpBatch ? loadBatchAddon() : { addon: null, reason: 'dns.udpBatch is false' };
   if (!addon) log.warn(`UDP without batching (recvmmsg/sendmmsg): ${reason}`);
-  const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port) : listenUdp(engine, host, port));
+  const openUdp = (host: string, port: number) => (addon ? listenUdpBatched(addon, engine, host, port, metrics) : listenUdp(engine, host, port));
   try {
     for (const [i, listen] of config.dns.listen.entries()) {
       const { host, port } = parseHostPort(listen, `dns.listen[${i}]`);

@@ -12,27 +12,34 @@ export type SourceName =
 const PREFIX: SourceName = { kind: 'prefix' };
 const INVALID: SourceName = { kind: 'invalid' };
 
+const OCTET_TEXT = Array.from({ length: 256 }, (_, i) => String(i));
+const octets = new Int32Array(4);
+const octetText = (i: number): string => OCTET_TEXT[octets[i] as number] as string;
+
 /** `relative` is the part of the name in front of the tree root, e.g. `10.95.25.69` ('' for the root itself). */
 export function parseReversedV4(relative: string): SourceName {
   if (relative === '') return PREFIX;
-  const labels = relative.split('.');
-  if (labels.length > 4) return INVALID;
-  for (const label of labels) if (!isOctet(label)) return INVALID;
-  if (labels.length < 4) return PREFIX;
-  return { kind: 'address', family: 4, address: `${labels[3]}.${labels[2]}.${labels[1]}.${labels[0]}` };
-}
-
-function isOctet(label: string): boolean {
-  const n = label.length;
-  if (n === 0 || n > 3) return false;
-  if (n > 1 && label.charCodeAt(0) === 0x30) return false; // no leading zeros: "010" is not an octet
+  // One pass over the characters (this runs for every DRIAD query): labels of 1-3 digits, no
+  // leading zero ("010" is not an octet), at most 255, at most four of them.
+  let labels = 0;
   let value = 0;
-  for (let i = 0; i < n; i++) {
-    const d = label.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return false;
+  let digits = 0;
+  for (let i = 0, n = relative.length; i <= n; i++) {
+    const c = i < n ? relative.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || labels === 4) return INVALID;
+      octets[labels++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9 || digits === 3 || (digits === 1 && value === 0)) return INVALID;
     value = value * 10 + d;
+    digits++;
   }
-  return value <= 255;
+  if (labels < 4) return PREFIX;
+  return { kind: 'address', family: 4, address: `${octetText(3)}.${octetText(2)}.${octetText(1)}.${octetText(0)}` };
 }
 
 export function parseReversedV6(relative: string): SourceName {

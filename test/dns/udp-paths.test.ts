@@ -28,6 +28,15 @@ for (const udpBatch of [true, false]) {
     const replies = await Promise.all(ids.map((id) => udpExchange(d.dnsPort, buildQuery(`${id}.0.0.10.amt.in-addr.arpa`, 'A', { id }))));
     t.deepEqual(replies.map((r) => decodeMessage(r).id), ids);
     t.deepEqual([...new Set(replies.map((r) => decodeMessage(r).questions[0]?.name))].length, 200);
+    const batches = d.metrics.get('driad_dns_udp_batches_total');
+    const datagrams = d.metrics.get('driad_dns_udp_batch_datagrams_total');
+    if (udpBatch) {
+      // 203 queries so far on two sockets: every datagram counted, in at least one batch per socket.
+      t.is(datagrams, 203);
+      t.true(batches >= 2 && batches <= datagrams, `${batches} batches`);
+    } else {
+      t.is(datagrams, 0);
+    }
 
     // A datagram that is not DNS, and one larger than any query, are counted and do not stop the listener.
     const s = createSocket('udp4');

@@ -4,6 +4,8 @@ import { driadName, parseReversedV4, parseReversedV6 } from '../../src/driad/nam
 test('IPv4: four reversed octets are a source address', (t) => {
   t.deepEqual(parseReversedV4('10.95.25.69'), { kind: 'address', family: 4, address: '69.25.95.10' });
   t.deepEqual(parseReversedV4('255.0.0.0'), { kind: 'address', family: 4, address: '0.0.0.255' });
+  t.deepEqual(parseReversedV4('0.0.0.0'), { kind: 'address', family: 4, address: '0.0.0.0' });
+  t.deepEqual(parseReversedV4('199.100.10.1'), { kind: 'address', family: 4, address: '1.10.100.199' });
 });
 
 test('IPv4: fewer octets are prefixes (names that exist without data), not NXDOMAIN', (t) => {
@@ -11,7 +13,7 @@ test('IPv4: fewer octets are prefixes (names that exist without data), not NXDOM
 });
 
 test('IPv4: anything else is invalid', (t) => {
-  for (const rel of ['256.1.1.1', '1.2.3.4.5', 'a.1.1.1', '01.1.1.1', '1..1.1', '-1.1.1.1', '1.1.1.1000', 'x']) {
+  for (const rel of ['256.1.1.1', '1.2.3.4.5', 'a.1.1.1', '01.1.1.1', '1..1.1', '-1.1.1.1', '1.1.1.1000', 'x', '1.2.3.4.', '.1.2.3', '1.2.3.00', '999.1.1.1', '1\\.2.3.4', '1.2.3.4a', '1.2.3.4.5.6']) {
     t.is(parseReversedV4(rel).kind, 'invalid', rel);
   }
 });
