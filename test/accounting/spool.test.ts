@@ -148,3 +148,20 @@ test('a segment that is not the spool\'s is refused with its name', async (t) =>
   writeFileSync(join(dir, '00000000000000000001.seg'), 'not a spool segment at all');
   await t.throwsAsync(openSpool(dir), { message: /00000000000000000001\.seg is not a spool segment/ });
 });
+
+test('a segment left empty or half-headed by a crash while it was being created is taken up, nothing lost', async (t) => {
+  for (const leftover of [Buffer.alloc(0), Buffer.from('DRSP', 'latin1')]) {
+    const dir = tempDir();
+    let spool = await openSpool(dir);
+    for (let i = 0; i < 10; i++) await spool.append(record(i));
+    await spool.close();
+    // The next segment's file exists but its header was not (fully) written when the process died.
+    writeFileSync(join(dir, '00000000000000000011.seg'), leftover);
+    spool = await openSpool(dir);
+    t.is(spool.lastSeq, 10);
+    t.is(await spool.append(record(10)), 11);
+    const all = await readAll(spool, 'c1');
+    t.deepEqual(all.map((e) => e.seq), Array.from({ length: 11 }, (_, i) => i + 1));
+    await spool.close();
+  }
+});
