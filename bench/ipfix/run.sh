@@ -98,7 +98,7 @@ driad_counters() {
     /^driad_ipfix_messages_total\{/ && /transport="udp"/ && /result="decoded"/ {d = $2}
     /^driad_ipfix_messages_total\{/ && /transport="udp"/ && /result="dropped"/ {x = $2}
     /^driad_ipfix_queue / {q = $2}
-    END {printf "%d %d %d %d\n", f, d, x, q}'
+    END {printf "%.0f %.0f %.0f %.0f\n", f, d, x, q}'
 }
 # After a step: wait until the queue is empty and the flow counter stands still.
 driad_settled() {
@@ -163,8 +163,18 @@ EOF
     sleep 0.1
   done
   taskset -apc "$SERVER_CPU" "$SERVER_PID" >/dev/null
-  local c
-  for c in $(pgrep -P "$SERVER_PID"); do taskset -apc "$SERVER_CPU" "$c" >/dev/null; done
+  local c children prev=-1 now
+  children=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
+  for c in $children; do taskset -apc "$SERVER_CPU" "$c" >/dev/null; done
+  # The plugin logs its cache size before it has set the cache up (seconds of page faults for
+  # 500,000 tunnels); a SIGINT before then exits without output. Ready when its CPU time stands still.
+  for _ in $(seq 150); do
+    now=$(cpu_of $children)
+    [ "$now" = "$prev" ] && return 0
+    prev=$now
+    sleep 0.2
+  done
+  die "nfacctd's plugin did not settle within 30 s"
 }
 # SIGINT: the print plugin writes its cache out and exits, then the core.
 stop_nfacctd() {
@@ -190,7 +200,7 @@ step_nfacctd() {
   stop_nfacctd
   cp "$WORK/nfacctd.log" "$2.log"
   pk=0 lines=0
-  [ -f "$WORK/nfacctd.csv" ] && read -r pk lines < <(awk -F, 'NR > 1 {p += $(NF - 1); n++} END {printf "%d %d\n", p, n}' "$WORK/nfacctd.csv")
+  [ -f "$WORK/nfacctd.csv" ] && read -r pk lines < <(awk -F, 'NR > 1 {p += $(NF - 1); n++} END {printf "%.0f %d\n", p, n}' "$WORK/nfacctd.csv")
   sent_pk=$(field packets "$2.sent")
   echo "$pk $lines $sent_pk $c0 $c1" >"$2.counters"
   NF_CPU=$((NF_CPU + c1 - c0))
