@@ -318,5 +318,5 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
   d=$(awk '$1 == "driad" {print $3}' "$WORK/results" | median)
   n=$(awk '$1 == "nfacctd" {print $3}' "$WORK/results" | median)
-  awk -v d="$d" -v n="$n" 'BEGIN {printf "ipfix records/s driad/nfacctd ratio: %.2f\n", n > 0 ? d / n : 0}'
+  awk -v d="$d" -v n="$n" 'BEGIN {printf "ipfix records/s driad/nfacctd ratio: %.2f\n", (n > 0 ? d / n : 0)}'
 } | tee "$WORK/summary"
