@@ -271,7 +271,7 @@ ramp() {
 # --- DNS under IPFIX load (driad, round 1) ------------------------------------------------------------
 dns_check() {
   local rate
-  rate=$(awk -v r="$1" -v f="$DNS_FRACTION" -v s="$START_RATE" 'BEGIN {r *= f; printf "%d", r < s / 2 ? s / 2 : r}')
+  rate=$(awk -v r="$1" -v f="$DNS_FRACTION" -v s="$START_RATE" 'BEGIN {r *= f; printf "%d", (r < s / 2 ? s / 2 : r)}')
   awk 'BEGIN {for (i = 0; i < 1000; i++) printf "%d.%d.%d.%d.amt.in-addr.arpa A\n", 1 + i % 200, (i * 7) % 256, (i * 13) % 256, 1 + i % 223}' >"$WORK/dns.txt"
   local dp=(-s 127.0.0.1 -p "$DNS_PORT" -d "$WORK/dns.txt" -c 2 -T 1 -q 50 -t 2 -l "$DNS_SECONDS")
   taskset -c "$CLIENT_CPU" dnsperf "${dp[@]}" >"$WORK/dns.idle" 2>&1 || die "dnsperf (idle) failed"
