@@ -68,3 +68,16 @@ start_with_retries() {
   done
   die "$1: could not bind a free port in 3 tries"
 }
+
+# bench_install_debs PKG...: installs the Debian packages a benchmark (not the tests) needs when
+# they are missing, as root with apt-get (an `apt-get update` first if the install fails).
+bench_install_debs() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || die "Debian packages missing: ${missing[*]} (install them as root)"
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2 ||
+    { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2; } ||
+    die "could not install ${missing[*]}"
+}

@@ -101,16 +101,20 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   let lastFigures: IpfixCollectorStatus['relays'] = [];
   const m = ctx.metrics;
   const counters = new Map<string, Counter>();
-  const count = (name: string, help: string, labels: Record<string, string> = {}, by = 1): void => {
+  const counterOf = (name: string, help: string, labels: Record<string, string> = {}): Counter => {
     const key = `${name}|${JSON.stringify(labels)}`;
     let counter = counters.get(key);
     if (!counter) {
       counter = m.counter(name, help, labels);
       counters.set(key, counter);
     }
-    counter.inc(by);
+    return counter;
   };
+  const count = (name: string, help: string, labels: Record<string, string> = {}, by = 1): void => counterOf(name, help, labels).inc(by);
   const messages = (transport: string, result: string): void => count('driad_ipfix_messages_total', 'IPFIX messages received, by transport and result', { transport, result });
+  // The per-message and per-set counters, looked up once (created at their first use, as the others).
+  let decodedUdp: Counter | undefined;
+  let amtFlows: Counter | undefined;
 
   // Which relay an exporter feeds: a configured exporter address, else the relay with that address.
   let relayByAddress = new Map<string, string>();
@@ -200,7 +204,8 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       fail(session, r.kind, r.reason, q.source.address);
       return;
     }
-    messages(transport, 'decoded');
+    if (q.tcp) messages(transport, 'decoded');
+    else (decodedUdp ??= counterOf('driad_ipfix_messages_total', 'IPFIX messages received, by transport and result', { transport, result: 'decoded' })).inc();
     for (const issue of r.issues) fail(session, issue.kind, issue.reason, q.source.address);
     session.sequenceLost += r.sequence.lost;
     session.sequenceReordered += r.sequence.reordered;
@@ -240,7 +245,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
         w.flows.push([set.domain, from, to, port, octets, packets]);
         if (++waitingFlows >= MAX_WAITING_FLOWS) release(waitKey, 'timeout');
       }
-      if (flows > 0) count('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels', {}, flows);
+      if (flows > 0) (amtFlows ??= counterOf('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels')).inc(flows);
     }
   };
 
