@@ -75,7 +75,7 @@ ipfix:
     - { address: 127.0.0.1, relay: mx }
 EOF
   taskset -c "$SERVER_CPU" node "$ROOT/src/main.ts" --config "$WORK/driad.yaml" --dns-listen "127.0.0.1:$DNS_PORT" \
-    --http-listen "127.0.0.1:$HTTP_PORT" >>"$WORK/driad.log" 2>&1 &
+    --http-listen "127.0.0.1:$HTTP_PORT" --doh-listen 127.0.0.1:0 >>"$WORK/driad.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 30))
   until dig +short +time=1 +tries=1 @127.0.0.1 -p "$DNS_PORT" 1.0.0.10.amt.in-addr.arpa A 2>/dev/null | grep -qE '^[0-9.]+$' &&
