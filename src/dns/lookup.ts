@@ -48,7 +48,7 @@ export function lookup(zone: ServedZone, name: string, qtype: number, ctx: Synth
     if (synthesized === 'empty') return found(out, Found.Empty, null);
     if (synthesized !== null) return found(out, Found.Node, synthesized);
   }
-  if (zone.zone.nameExists(name)) return found(out, Found.Empty, null);
+  if (zone.zone.canonicalNameExists(name)) return found(out, Found.Empty, null);
   if (zone.wildcards.size > 0) {
     const scope = ctx.scope;
     const wildcard = zone.wildcards.get(closestEncloser(zone, name, ctx));
@@ -93,7 +93,7 @@ function above(zone: ServedZone, name: string, qtype: number, out: Lookup): bool
 /** The nearest existing ancestor of a name that does not exist (RFC 4592 §3.3.1); the apex at worst. */
 function closestEncloser(zone: ServedZone, name: string, ctx: SynthContext): string {
   for (let n = parentName(name); n !== null && n !== zone.origin; n = parentName(n)) {
-    if (zone.names.has(n) || zone.zone.nameExists(n)) return n;
+    if (zone.names.has(n) || zone.zone.canonicalNameExists(n)) return n;
     if (zone.synth && zone.synth.lookup(n, ctx) !== null) return n;
   }
   return zone.origin;

@@ -101,6 +101,11 @@ export class Zone {
   }
 
   /** True for names with data and for empty non-terminals (data at a.b.zone makes b.zone exist). */
+  /** nameExists for a name already in canonical text form (lowercase, escaped as name.ts writes it), as the DNS path has it. */
+  canonicalNameExists(name: string): boolean {
+    return this.#existing.has(name);
+  }
+
   nameExists(name: string): boolean {
     if (this.#existing.has(name)) return true;
     const normalized = tryNormalize(name);

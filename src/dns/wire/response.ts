@@ -88,24 +88,30 @@ export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query:
   let flags = QR | (query.opcode << 11) | query.echoFlags | (reply.rcode & 0xf);
   if (reply.authoritative) flags |= AA;
   if (truncated) flags |= TC;
-  out.writeUInt16BE(query.id, offset);
-  out.writeUInt16BE(flags, offset + 2);
-  out.writeUInt16BE(query.questionEnd > HEADER_SIZE ? 1 : 0, offset + 4);
-  out.writeUInt16BE(truncated ? 0 : reply.ancount, offset + 6);
-  out.writeUInt16BE(truncated ? 0 : (reply.soaTail ? 1 : 0) + reply.nscount, offset + 8);
-  out.writeUInt16BE((additional ? reply.arcount : 0) + (query.edns ? 1 : 0), offset + 10);
+  put16(out, offset, query.id);
+  put16(out, offset + 2, flags);
+  put16(out, offset + 4, query.questionEnd > HEADER_SIZE ? 1 : 0);
+  put16(out, offset + 6, truncated ? 0 : reply.ancount);
+  put16(out, offset + 8, truncated ? 0 : (reply.soaTail ? 1 : 0) + reply.nscount);
+  put16(out, offset + 10, (additional ? reply.arcount : 0) + (query.edns ? 1 : 0));
   let at = offset + HEADER_SIZE + msg.copy(out, offset + HEADER_SIZE, HEADER_SIZE, query.questionEnd);
   if (!truncated) {
     if (reply.answer) at += reply.answer.copy(out, at);
     if (reply.authority) at += reply.authority.copy(out, at);
     if (reply.soaTail) {
-      out.writeUInt16BE(0xc000 | reply.soaOwnerOffset, at);
+      put16(out, at, 0xc000 | reply.soaOwnerOffset);
       at += 2 + reply.soaTail.copy(out, at + 2);
     }
     if (additional) at += additional.copy(out, at);
   }
   if (query.edns) at = writeOpt(out, at, reply.rcode, opts.ourUdpSize, query.edns.dnssecOk, reply.ednsOptions);
   return at - offset;
+}
+
+/** A 16-bit big-endian write without Buffer's range checks: every caller writes inside a response it sized. */
+function put16(out: Buffer, at: number, value: number): void {
+  out[at] = value >>> 8;
+  out[at + 1] = value & 0xff;
 }
 
 export function writeResponse(msg: Buffer, query: Query, reply: Reply, opts: WriteOptions): Buffer {
