@@ -5,12 +5,13 @@ import type { RelaySource } from '../inventory/inventory.ts';
 import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { ebpfCollector } from './ebpf/setup.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
 
 export type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus, SessionStatus } from './context.ts';
 
 /** Every built-in collector, in start order. */
-const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [];
+const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [ebpfCollector as CollectorDefinition<unknown>];
 
 export interface CollectorDeps {
   relays: RelaySource;

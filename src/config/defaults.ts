@@ -32,6 +32,23 @@ export function defaultConfig(): Config {
     trafficOps: null,
     health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000, silenceIntervals: 3 },
     policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
+    ebpf: {
+      enabled: true,
+      mode: 'auto',
+      port: 2268,
+      loaderPath: new URL('../collectors/ebpf/build/driad-amt-loader', import.meta.url).pathname,
+      tcpdumpPath: 'tcpdump',
+      ipCommand: 'ip',
+      sysfsDir: '/sys/class/net',
+      mapSize: 65_536,
+      snapshotMs: 1000,
+      tunnelIdleMs: 260_000,
+      signalIntervalMs: 5000,
+      maxEntries: 100_000,
+      restartMinMs: 1000,
+      restartMaxMs: 30_000,
+      maxFailures: 3,
+    },
     log: { level: 'info', badInputIntervalMs: 10_000 },
   };
 }
