@@ -346,6 +346,8 @@ export class EbpfTracker implements Collector {
       collector: 'ebpf',
       mode: this.#mode,
       ...(this.#skipped.length ? { modeReason: this.#skipped.join('; ') } : {}),
+      /** modeReason, one entry per mode passed over. */
+      modeReasons: [...this.#skipped],
       sessions: [{ ...this.#session }],
       tunnels: { active: active.tunnels, activeAddresses: active.addresses, entries: this.table.size },
       kernel: this.#devices.map((d) => ({ name: d.name, mode: d.mode, up: d.up, maxTunnels: d.maxTunnels, relayPort: d.relayPort, local: d.local, discovery: d.discovery })),
