@@ -93,6 +93,11 @@ export class EbpfTracker implements Collector {
     return this.#mode;
   }
 
+  /** The pid of the running loader or tcpdump, if any. */
+  get childPid(): number | null {
+    return this.#run?.child.pid ?? null;
+  }
+
   async start(): Promise<void> {
     await this.#select();
     this.#signalTimer = setInterval(() => void this.#tick(), this.#cfg.signalIntervalMs);
