@@ -4,17 +4,22 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** The interface that holds one of `addresses`, or null. */
 export function interfaceHolding(json: string, addresses: readonly string[]): string | null {
-  const links = JSON.parse(json) as Array<{ ifname?: string; addr_info?: Array<{ local?: string }> }>;
+  let links: Array<{ ifname?: string; addr_info?: Array<{ local?: string }> }>;
+  try {
+    links = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(links)) return null;
   for (const link of links) {
     if (link.addr_info?.some((a) => a.local !== undefined && addresses.includes(a.local))) return link.ifname ?? null;
   }
   return null;
 }
 
-/** The interface that holds one of `addresses`, or null. */
-export async function findInterface(ipCommand: string, addresses: readonly string[]): Promise<string | null> {
-  if (addresses.length === 0) return null;
-  const { stdout } = await run(ipCommand, ['-j', 'addr', 'show'], { timeout: 5000 });
-  return interfaceHolding(stdout, addresses);
+/** `ip -j addr show`, for interfaceHolding. */
+export async function listAddresses(ipCommand: string): Promise<string> {
+  return (await run(ipCommand, ['-j', 'addr', 'show'], { timeout: 5000 })).stdout;
 }

@@ -6,7 +6,7 @@ import { LINKTYPE, PcapReader } from '../../capture/pcap.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorStatus, SessionStatus } from '../context.ts';
 import { decodeCapturedFrame } from './capture-decode.ts';
 import { runChild, type ChildRun } from './child.ts';
-import { findInterface } from './interfaces.ts';
+import { interfaceHolding, listAddresses } from './interfaces.ts';
 import { readKernelView, relayDevices, type AmtDevice } from './kernel-view.ts';
 import { LineBatcher } from './line-batcher.ts';
 import { applyLoaderLine, newLoaderState, type LoaderState } from './loader-lines.ts';
@@ -133,13 +133,13 @@ export class EbpfTracker implements Collector {
     const candidates = this.#cfg.relay ? this.#ctx.relays.relays().filter((r) => r.name === this.#cfg.relay) : this.#ctx.relays.relays().filter((r) => r.kind === 'linux');
     this.#relay = candidates[0] ?? null;
     this.#iface = this.#cfg.interface ?? null;
-    if (!this.#iface) {
-      for (const r of candidates) {
-        const addresses = [r.ipv4, r.ipv6].filter((a): a is string => a !== undefined);
-        const found = await findInterface(this.#cfg.ipCommand, addresses).catch((err: Error) => {
-          this.#logOnce('ip', `cannot list addresses: ${err.message}`);
-          return null;
-        });
+    if (!this.#iface && candidates.length > 0) {
+      const listing = await listAddresses(this.#cfg.ipCommand).catch((err: Error) => {
+        this.#logOnce('ip', `cannot list addresses: ${err.message}`);
+        return null;
+      });
+      for (const r of listing ? candidates : []) {
+        const found = interfaceHolding(listing!, [r.ipv4, r.ipv6].filter((a): a is string => a !== undefined));
         if (found) {
           this.#relay = r;
           this.#iface = found;

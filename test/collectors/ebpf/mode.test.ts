@@ -134,3 +134,16 @@ test('kernel mode: with no interface for XDP or capture, the amt netdev gives re
     await tracker.stop();
   }
 });
+
+test('a reload that moves the relay to a local address runs the selection again', async (t) => {
+  const { tracker, setRelays } = await startTracker(linuxRelay('192.0.2.10'), { loaderPath: fakeLoader(6, 'attach-failed: lo is not Ethernet'), ipCommand: NO_AMT, tcpdumpPath: '/nonexistent/tcpdump' });
+  try {
+    t.is(tracker.mode, 'off');
+    t.regex(tracker.status().modeReason!, /^xdp: no interface holds 192\.0\.2\.10/);
+    setRelays([linuxRelay('127.0.0.1')]);
+    t.true(await until(async () => /^xdp: attach failed: lo is not Ethernet/.test(tracker.status().modeReason ?? ''), 5000));
+    t.like(tracker.status().sessions[0], { target: 'lo', mode: 'off' });
+  } finally {
+    await tracker.stop();
+  }
+});

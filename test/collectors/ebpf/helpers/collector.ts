@@ -15,13 +15,21 @@ export function linuxRelay(ipv4: string): RelayConfig {
 }
 
 export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfig>) {
+  const listeners = new Set<(r: readonly RelayConfig[]) => void>();
+  let relays = [relay];
   const signals: CollectorSignal[] = [];
   const metrics = new Metrics();
   const log = silentLogger();
   const tracker = new EbpfTracker({
     name: 'ebpf',
     config: { ...defaultConfig().ebpf, signalIntervalMs: 200, restartMinMs: 20, restartMaxMs: 100, ...config },
-    relays: { relays: () => [relay], onChange: () => () => {} },
+    relays: {
+      relays: () => relays,
+      onChange: (l) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    },
     signal: (s) => signals.push(s),
     log,
     metrics,
@@ -29,5 +37,10 @@ export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfi
     clock: { now: Date.now },
   });
   await tracker.start();
-  return { tracker, signals, metrics };
+  /** Replaces the relay set, as a reload would. */
+  const setRelays = (next: RelayConfig[]) => {
+    relays = next;
+    for (const l of listeners) l(next);
+  };
+  return { tracker, signals, metrics, setRelays };
 }
