@@ -40,6 +40,8 @@ DRIAD_DEBS+=(libfixbuf-tools softflowd python3-ipfix)
 DRIAD_DEBS+=(openssl libyang2-tools)
 # The eBPF AMT tracker: clang, libbpf and bpftool build it; ip/tc and python3 (raw frames) test it.
 DRIAD_DEBS+=(clang libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2 python3)
+# DoH: curl (--doh-url) and openssl (the self-signed certificate) in tests; h2load and dnsdist for bench/doh.
+DRIAD_DEBS+=(curl nghttp2-client dnsdist)
 
 ensure_debs() {
   local missing=() p

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { addGnmiCommand } from './cli/gnmi-command.ts';
 import { loadConfig, type ConfigOverrides } from './config/load.ts';
 import { startDriad } from './server.ts';
 import { createLogger } from './telemetry/log.ts';
@@ -11,6 +12,7 @@ function serverOptions(cmd: Command): Command {
     .option('-c, --config <file>', 'YAML config file (env DRIAD_CONFIG)')
     .option('--dns-listen <host:port>', 'DNS address, UDP and TCP; repeat for several (default 127.0.0.1:5300)', collect)
     .option('--http-listen <host:port>', 'HTTP address for the API and metrics (default 127.0.0.1:8080)')
+    .option('--doh-listen <host:port>', 'DNS over HTTPS address, HTTP/2 and HTTP/1.1 over TLS (default 127.0.0.1:8443)')
     .option('--zones <dir>', 'directory of zone files (default zones/)')
     .option('--admin-token <token>', 'token for the admin API (prefer env DRIAD_ADMIN_TOKEN)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
@@ -22,6 +24,7 @@ function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
     config: opts.config as string | undefined,
     dnsListen: opts.dnsListen as string[] | undefined,
     httpListen: opts.httpListen as string | undefined,
+    dohListen: opts.dohListen as string | undefined,
     zones: opts.zones as string | undefined,
     adminToken: opts.adminToken as string | undefined,
     logLevel: opts.logLevel as string | undefined,
@@ -126,6 +129,8 @@ program
     const a = await analyzeFile(file, { port: Number(opts.port) });
     console.log(opts.json ? JSON.stringify(a, null, 2) : formatAnalysis(a));
   });
+
+addGnmiCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`driad: ${(err as Error).message}`);

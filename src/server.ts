@@ -1,6 +1,7 @@
 // The wiring list: each subsystem starts itself; data flows one way,
 // inventory -> collectors -> health -> decisions -> answers (DNS, HTTP).
 
+import { startAccounting, type Accounting } from './accounting/start.ts';
 import { listenHttp, type HttpListener } from './api/http.ts';
 import { startCollectors, type Collectors } from './collectors/index.ts';
 import { parseHostPort } from './config/validate.ts';
@@ -8,6 +9,8 @@ import type { Config, RelayConfig } from './config/types.ts';
 import { Catalog, serveZone } from './dns/catalog.ts';
 import { DnsEngine } from './dns/engine.ts';
 import { startDns, type DnsListeners } from './dns/start.ts';
+import { startDoh, type Doh } from './doh/start.ts';
+import { candidatesView, type ViewContext } from './api/views.ts';
 import { startDecisions } from './driad/decisions.ts';
 import { compilePolicy, type CompiledPolicy } from './driad/selection.ts';
 import { driadSynthesizer, type DecisionHolder } from './driad/synthesizer.ts';
@@ -22,6 +25,8 @@ export interface Driad {
   /** Bound DNS addresses; with port 0 in the config, the port the OS chose (UDP and TCP share it). */
   dns: Array<{ address: string; port: number }>;
   http: { address: string; port: number };
+  /** The DoH TLS listener (HTTP/2 and HTTP/1.1), null with doh.enabled false. */
+  doh: Doh['tls'];
   health: HealthStore;
   metrics: Metrics;
   config(): Config;
@@ -80,26 +85,25 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   let dns: DnsListeners | undefined;
   let http: HttpListener | undefined;
   let collectors: Collectors | undefined;
+  let doh: Doh | undefined;
+  let accounting: Accounting | undefined;
   try {
     dns = await startDns(config, { engine, config: () => served.config, metrics, badInput, log });
-    collectors = await startCollectors(config, { relays: inventory, health, log, metrics, badInput });
+    accounting = await startAccounting(config, { log, metrics });
+    collectors = await startCollectors(config, { relays: inventory, health, log, metrics, badInput, accounting });
     const c = collectors;
+    const views: ViewContext = {
+      health,
+      served: () => served,
+      table: () => holder.current,
+      inventory: () => inventory.status(),
+      collectors: () => c.statuses(),
+    };
+    doh = await startDoh(config, { engine, config: () => served.config, candidates: (params, client) => candidatesView(views, params, client), metrics, badInput, log });
     const h = parseHostPort(config.http.listen, 'http.listen');
-    http = await listenHttp(
-      {
-        health,
-        metrics,
-        badInput,
-        served: () => served,
-        table: () => holder.current,
-        inventory: () => inventory.status(),
-        collectors: () => c.statuses(),
-      },
-      h.host,
-      h.port,
-    );
+    http = await listenHttp({ ...views, metrics, badInput, hook: doh.http1 }, h.host, h.port);
   } catch (err) {
-    await Promise.all([dns?.close(0), collectors?.stop(), http?.close()]);
+    await Promise.all([dns?.close(0), (collectors?.stop() ?? Promise.resolve()).then(() => accounting?.stop()), http?.close(), doh?.close()]);
     health.close();
     throw err;
   }
@@ -110,19 +114,22 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
 
   await inventory.startDiscovery();
 
-  const listening = { dns, http, collectors };
+  const listening = { dns, http, collectors, accounting, doh };
   return {
     dns: dns.bound,
     http: { address: http.address, port: http.port },
+    doh: doh.tls,
     health,
     metrics,
     config: () => served.config,
     async reload(next: Config) {
       const relays = inventory.preview(next);
       const candidate = buildServed(next, relays, holder);
-      if (next.dns.listen.join() !== served.config.dns.listen.join() || next.http.listen !== served.config.http.listen) {
-        log.warn('listen addresses changed in the config: they take effect at the next restart');
+      const listens = (c: Config) => [c.dns.listen.join(), c.http.listen, c.doh.enabled, c.doh.listen, c.doh.certFile, c.doh.keyFile].join(' ');
+      if (listens(next) !== listens(served.config)) {
+        log.warn('listen addresses or the DoH certificate changed in the config: they take effect at the next restart');
       }
+      if (JSON.stringify(next.accounting) !== JSON.stringify(served.config.accounting)) log.warn('accounting settings changed in the config: they take effect at the next restart');
       served = candidate;
       inventory.setConfig(next);
       engine.update(engineOptions(served));
@@ -131,9 +138,9 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
       log.info({ zones: served.catalog.zones.map((z) => z.origin) }, 'reloaded config and zones');
     },
     async stop(drainMs = 5000) {
-      await Promise.all([inventory.stop(), listening.collectors.stop()]);
+      await Promise.all([inventory.stop(), listening.collectors.stop().then(() => listening.accounting.stop())]);
       health.close();
-      await Promise.all([listening.dns.close(drainMs), listening.http.close()]);
+      await Promise.all([listening.dns.close(drainMs), listening.http.close(), listening.doh.close()]);
     },
   };
 }

@@ -54,7 +54,7 @@ try_start_driad() {
   HTTP_PORT=$(free_port)
   [ "$HTTP_PORT" != "$DNS_PORT" ] || HTTP_PORT=$(free_port)
   DRIAD_ADMIN_TOKEN=$TOKEN taskset -c "$SERVER_CPU" node "$ROOT/src/main.ts" --config "$WORK/driad.yaml" \
-    --dns-listen "127.0.0.1:$DNS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" >>"$WORK/driad.log" 2>&1 &
+    --dns-listen "127.0.0.1:$DNS_PORT" --http-listen "127.0.0.1:$HTTP_PORT" --doh-listen 127.0.0.1:0 >>"$WORK/driad.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 20))
   until dig +short +time=1 +tries=1 @127.0.0.1 -p "$DNS_PORT" 10.95.25.69.amt.in-addr.arpa A 2>/dev/null |

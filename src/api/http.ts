@@ -11,6 +11,8 @@ import { BadParameter, explainView, relaysView, type ViewContext } from './views
 export interface ApiContext extends ViewContext {
   metrics: Metrics;
   badInput: BadInputReporter;
+  /** Paths another subsystem answers on this listener (DoH: /dns-query, /resolve, /api/v1/candidates); true when it took the request. */
+  hook?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface HttpListener {
@@ -32,6 +34,7 @@ class HttpError extends Error {
 
 export async function listenHttp(ctx: ApiContext, host: string, port: number): Promise<HttpListener> {
   const server: Server = createServer((req, res) => {
+    if (ctx.hook?.(req, res)) return;
     route(ctx, req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : err instanceof BadParameter ? 400 : 500;
       if (status >= 500) ctx.badInput.report('http', 'internal error', (err as Error).message);

@@ -80,6 +80,19 @@ export function openApiDocument(): unknown {
           },
         },
       },
+      '/api/v1/candidates': {
+        get: {
+          summary: 'The relays DNS names for a source and this client, best first, with measured RTT, loss and capacity headroom (for browser receivers; CORS per doh.corsOrigins)',
+          parameters: [
+            { name: 'source', in: 'query', required: true, schema: { type: 'string' }, description: 'multicast source address, IPv4 or IPv6' },
+            { name: 'client', in: 'query', required: false, schema: { type: 'string' }, description: 'client address; default the caller (after doh.trustedProxies)' },
+          ],
+          responses: {
+            200: { description: 'Ranked candidates', ...json({ type: 'object', properties: { source: { type: 'string' }, client: { type: 'string' }, name: { type: 'string' }, ttl: { type: 'integer' }, candidates: { type: 'array', items: { type: 'object' } }, excluded: { type: 'array' } } }) },
+            400: error,
+          },
+        },
+      },
       '/api/v1/relays/{name}/state': {
         put: {
           summary: "Operator override of a relay's state; wins over signals until cleared",

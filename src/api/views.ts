@@ -120,3 +120,54 @@ export function explainView(ctx: ViewContext, params: URLSearchParams): unknown 
     trace,
   };
 }
+
+/**
+ * GET /api/v1/candidates: the relays DNS would name for a source, for this client, best first,
+ * with what a browser receiver needs to choose one itself (DRIAD steps 4-5): measured RTT, loss,
+ * capacity headroom. `requester` is the HTTP client's address (after trusted proxies).
+ */
+export function candidatesView(ctx: ViewContext, params: URLSearchParams, requester: string): unknown {
+  const source = params.get('source');
+  if (!source) throw new BadParameter('source: required, the multicast source address (e.g. source=69.25.95.10)');
+  if (isIP(source) === 0) throw new BadParameter(`source: must be an IPv4 or IPv6 address (got ${JSON.stringify(source)})`);
+  const given = params.get('client') || null;
+  if (given !== null && isIP(given) === 0) throw new BadParameter(`client: must be an IPv4 or IPv6 address (got ${JSON.stringify(given)})`);
+  const client = given ?? requester;
+  const served = ctx.served();
+  const { trace, prepared } = explain(served.relays, ctx.health, served.policy, ctx.table(), source, client);
+  const d = prepared.decision;
+  const sessions = ctx.collectors().flatMap((c) => c.sessions.filter((s) => s.lossRate !== undefined).map((s) => ({ collector: c.collector, ...s })));
+  const byName = new Map(served.relays.map((r) => [r.name, r]));
+  const candidates = d.ranked.map((name, rank) => {
+    const r = byName.get(name) as RelayConfig;
+    const utilization = ctx.health.utilization(name);
+    const probe = sessions.find((s) => s.relay === name);
+    return {
+      rank: rank + 1,
+      relay: name,
+      kind: r.kind,
+      ipv4: r.ipv4 ?? null,
+      ipv6: r.ipv6 ?? null,
+      amtrelay: d.amtrelay.filter((a) => a.relay === name).map((a) => formatAmtRelayText(a.data)),
+      state: ctx.health.get(name)?.state ?? r.state,
+      rttMs: ctx.health.rttMs(name) ?? null,
+      lossRate: probe?.lossRate ?? null,
+      capacity: {
+        maxTunnels: r.maxTunnels ?? null,
+        utilization: utilization ?? null,
+        headroom: utilization === undefined ? null : Math.max(0, 1 - utilization),
+        belowThreshold: utilization === undefined ? null : utilization < served.policy.capacityThreshold,
+      },
+    };
+  });
+  const removed = trace.find((s) => s.rule === 'health')?.removed ?? [];
+  return {
+    source,
+    client,
+    name: driadName(source, isIP(source) === 4 ? 'amt.in-addr.arpa' : 'amt.ip6.arpa'),
+    generation: d.generation,
+    ttl: d.ttl,
+    candidates,
+    excluded: removed,
+  };
+}

@@ -1,3 +1,4 @@
+import type { AccountingRecord } from '../accounting/records.ts';
 import type { Config } from '../config/types.ts';
 import type { Signal } from '../health/signals.ts';
 import type { RelaySource } from '../inventory/inventory.ts';
@@ -23,6 +24,11 @@ export interface CollectorContext<C> {
   relays: RelaySource;
   /** Into health: the one way a collector changes answers. */
   signal(signal: CollectorSignal): void;
+  /**
+   * Into the accounting spool: resolves once the record is on disk (per accounting.fsync), the only
+   * point at which it counts as received; rejects with SpoolRefused (disabled, full, disk full).
+   */
+  account(record: AccountingRecord): Promise<void>;
   /** A logger whose lines carry `collector: name`. */
   log: Logger;
   metrics: Metrics;
@@ -50,6 +56,9 @@ export interface SessionStatus {
   /** One line, secrets left out. */
   lastError: string | null;
   lastErrorAt: number | null;
+  /** Measuring collectors (the prober): smoothed RTT in ms, and the share of recent probes lost (0-1). */
+  rttMs?: number | null;
+  lossRate?: number | null;
 }
 
 export interface CollectorStatus {

@@ -1,3 +1,5 @@
+import type { AccountingRecord } from '../accounting/records.ts';
+import { SpoolRefused } from '../accounting/spool.ts';
 import type { Config } from '../config/types.ts';
 import { maxAgeForInterval, type Signal } from '../health/signals.ts';
 import type { HealthStore } from '../health/store.ts';
@@ -7,11 +9,19 @@ import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { ebpfCollector } from './ebpf/setup.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
+import { gnmiCollector } from './gnmi/setup.ts';
+import { proberDefinition } from '../prober/setup.ts';
+import { ipfixCollector } from './ipfix/setup.ts';
 
 export type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus, SessionStatus } from './context.ts';
 
 /** Every built-in collector, in start order. */
-const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [ebpfCollector as CollectorDefinition<unknown>];
+const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [
+  gnmiCollector as CollectorDefinition<unknown>,
+  ipfixCollector as CollectorDefinition<unknown>,
+  proberDefinition as CollectorDefinition<unknown>,
+  ebpfCollector as CollectorDefinition<unknown>,
+];
 
 export interface CollectorDeps {
   relays: RelaySource;
@@ -19,6 +29,8 @@ export interface CollectorDeps {
   log: Logger;
   metrics: Metrics;
   badInput: BadInputReporter;
+  /** The accounting spool's sink (src/accounting/start.ts); without it, records are refused as 'disabled'. */
+  accounting?: { account(record: AccountingRecord): Promise<void> };
 }
 
 /** The running collectors: started from the config, restarted one by one when their section changes on reload. */
@@ -75,6 +87,7 @@ function context<C>(name: string, config: C, currentConfig: () => Config, deps: 
     config,
     relays: deps.relays,
     signal: (s: CollectorSignal) => deps.health.ingest(toSignal(name, s, currentConfig())),
+    account: (record) => (deps.accounting ? deps.accounting.account(record) : Promise.reject(new SpoolRefused('disabled', 'accounting is not enabled (accounting.enabled)'))),
     log: deps.log.child({ collector: name }),
     metrics: deps.metrics,
     badInput: deps.badInput,

@@ -9,6 +9,7 @@ export interface ConfigOverrides {
   config?: string;
   dnsListen?: string[];
   httpListen?: string;
+  dohListen?: string;
   zones?: string;
   adminToken?: string;
   logLevel?: string;
@@ -21,6 +22,7 @@ type Raw = Record<string, unknown>;
 const ENV_KEYS: Array<[string, string[]]> = [
   ['DRIAD_DNS_LISTEN', ['dns', 'listen']],
   ['DRIAD_HTTP_LISTEN', ['http', 'listen']],
+  ['DRIAD_DOH_LISTEN', ['doh', 'listen']],
   ['DRIAD_ZONES', ['zones', 'directory']],
   ['DRIAD_ADMIN_TOKEN', ['http', 'adminToken']],
   ['DRIAD_LOG_LEVEL', ['log', 'level']],
@@ -33,6 +35,8 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['GNMI_AUTH_MODE', ['amtRelay', 'gnmiAuthMode']],
   ['GNMI_USERNAME', ['amtRelay', 'gnmiUsername']],
   ['GNMI_TLS_SKIP_VERIFY', ['amtRelay', 'gnmiTLSSkipVerify']],
+  ['GNMI_PASSWORD', ['gnmi', 'password']],
+  ['GNMI_ENABLED', ['gnmi', 'enabled']],
   ['IPFIX_PORT', ['amtRelay', 'ipfixPort']],
   ['GATEWAY_PUBLIC_IP', ['gateway', 'publicIP']],
   ['TRAFFIC_OPS_PASSWORD', ['trafficOps', 'password']],
@@ -75,6 +79,14 @@ function readYamlLayer(file: string): Raw {
   const layer = doc as Raw;
   const zones = layer.zones as Raw | undefined;
   if (zones && typeof zones.directory === 'string') zones.directory = resolve(dirname(file), zones.directory);
+  const doh = layer.doh as Raw | undefined;
+  for (const key of ['certFile', 'keyFile', 'stateDir']) {
+    if (doh && typeof doh[key] === 'string') doh[key] = resolve(dirname(file), doh[key] as string);
+  }
+  const accounting = layer.accounting as Raw | undefined;
+  if (accounting && typeof accounting.directory === 'string') accounting.directory = resolve(dirname(file), accounting.directory);
+  const cdni = accounting?.cdni as Raw | undefined;
+  if (cdni && typeof cdni.directory === 'string') cdni.directory = resolve(dirname(file), cdni.directory);
   return layer;
 }
 
@@ -91,6 +103,7 @@ function cliLayer(o: ConfigOverrides): Raw {
   const layer: Raw = {};
   if (o.dnsListen?.length) setPath(layer, ['dns', 'listen'], o.dnsListen);
   if (o.httpListen) setPath(layer, ['http', 'listen'], o.httpListen);
+  if (o.dohListen) setPath(layer, ['doh', 'listen'], o.dohListen);
   if (o.zones) setPath(layer, ['zones', 'directory'], resolve(o.zones));
   if (o.adminToken) setPath(layer, ['http', 'adminToken'], o.adminToken);
   if (o.logLevel) setPath(layer, ['log', 'level'], o.logLevel);

@@ -121,6 +121,151 @@ export interface EbpfConfig {
   maxFailures: number;
 }
 
+export type GnmiSubscriptionMode = 'sample' | 'on_change';
+
+/** One subscribed path: `sample` at gnmi.sampleIntervalMs (counters), `on_change` with heartbeats (state). */
+export interface GnmiPathConfig {
+  path: string;
+  mode: GnmiSubscriptionMode;
+  /** on_change only: this path's heartbeat instead of gnmi.heartbeatIntervalMs (0: none). */
+  heartbeatIntervalMs?: number;
+}
+
+/** The gNMI collector (src/collectors/gnmi/README.md); auth mode and user live in amtRelay (the seed's Helm values). */
+export interface GnmiConfig {
+  enabled: boolean;
+  /** SAMPLE interval, the POLL interval after a fallback, and the intervalMs of the signals. */
+  sampleIntervalMs: number;
+  /** heartbeat_interval of the ON_CHANGE subscriptions; 0: none requested. */
+  heartbeatIntervalMs: number;
+  /** `stream` (fall back to poll when the target refuses) or `poll` from the start. */
+  mode: 'stream' | 'poll';
+  encoding: 'PROTO' | 'JSON' | 'JSON_IETF';
+  paths: GnmiPathConfig[];
+  /** Names or globs (`xe-*`) of the relay-facing interfaces whose octets give bandwidthBps; empty: every interface but ud-*, lo*, fxp*, em*. */
+  relayInterfaces: string[];
+  tls: {
+    certFile: string;
+    keyFile: string;
+    caFile: string;
+    /** The name the MX certificate must carry, when it is not the target's host. */
+    serverName?: string;
+  };
+  /** gnmiAuthMode password only: no TLS at all (Junos clear-text port). */
+  plaintext: boolean;
+  /** From GNMI_PASSWORD; else read from the secret named amtRelay.gnmiPasswordSecret under secretsDir. */
+  password?: string;
+  secretsDir: string;
+  backoff: { initialMs: number; maxMs: number };
+  connectTimeoutMs: number;
+  /** Updates flowing but no sync_response after this long: the relay is down with that reason. */
+  syncTimeoutMs: number;
+  /** Run the sessions (gRPC, decoding) in a worker thread, so the DNS event loop never waits for them. */
+  worker: boolean;
+  /** Subscribe responses waiting to be decoded; beyond it the oldest are dropped (counted). */
+  queueLimit: number;
+  maxMessageBytes: number;
+}
+
+/** DNS over HTTPS (RFC 8484) and the JSON API: see src/doh/README.md. */
+export interface DohConfig {
+  /** Serve DoH over HTTP/2 + TLS on `listen`; false: only over the HTTP listener (if `http1`). */
+  enabled: boolean;
+  /** HOST:PORT of the TLS listener (ALPN h2 and http/1.1). */
+  listen: string;
+  /** PEM files; both unset: a self-signed certificate generated at first start and kept in `stateDir`. */
+  certFile?: string;
+  keyFile?: string;
+  stateDir: string;
+  /** Also answer /dns-query and /resolve on `http.listen` (plain HTTP/1.1, behind a TLS-terminating proxy). */
+  http1: boolean;
+  /** Origins allowed to call DoH, /resolve and /api/v1/candidates from a page; '*' for any. */
+  corsOrigins: string[];
+  /** Proxies (prefixes) whose X-Forwarded-For / Forwarded headers are believed. */
+  trustedProxies: string[];
+  /** Largest DNS query accepted, in a POST body or a GET `dns` parameter (decoded). */
+  maxQueryBytes: number;
+  /** Longest request target (path and query) accepted. */
+  maxUrlBytes: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams: number;
+  /** Largest header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE). */
+  maxHeaderBytes: number;
+  /** TLS connections open at once; more are closed at once. */
+  maxConnections: number;
+  /** A TLS handshake not done by then is dropped. */
+  handshakeTimeoutMs: number;
+  /** A connection with no request for this long is closed; a request whose body is not in by then gets 408. */
+  idleTimeoutMs: number;
+}
+
+/** The RTT prober (src/prober/): AMT Relay Discovery to each relay; unset: not running. */
+export interface ProberConfig {
+  intervalMs: number;
+  /** Each interval is drawn from intervalMs * (1 ± jitter). */
+  jitter: number;
+  /** A probe without an answer by then is lost. */
+  timeoutMs: number;
+  /** UDP port of the relays' AMT service (RFC 7450: 2268). */
+  port: number;
+  /** Weight of a new sample in the smoothed RTT (RFC 6298's alpha: 0.125). */
+  smoothing: number;
+  /** Probes the loss rate is computed over. */
+  lossWindow: number;
+  /** Consecutive lost probes before the relay is reported unreachable. */
+  lossesToDown: number;
+  /** TCP port to connect to when Relay Discovery goes unanswered (unset: no fallback). */
+  tcpPort?: number;
+  /** Per relay: another HOST:PORT to probe, its own TCP fallback port, or no probing. */
+  relays: ProberRelayConfig[];
+}
+
+export interface ProberRelayConfig {
+  name: string;
+  target?: string;
+  tcpPort?: number;
+  enabled: boolean;
+}
+
+/** The IPFIX/J-Flow collector (src/collectors/ipfix/README.md); its port is amtRelay.ipfixPort. */
+export interface IpfixConfig {
+  enabled: boolean;
+  /** Address the UDP socket and the TCP server bind (the port is amtRelay.ipfixPort). */
+  listen: string;
+  tcp: boolean;
+  /** Aggregation interval: tunnel usage records and the tunnels/bandwidthBps signals, one per interval. */
+  intervalMs: number;
+  /** Exporters that send from an address other than their relay's, by address. */
+  exporters: Array<{ address: string; relay: string }>;
+  templateLifetimeMs: number;
+  maxExporters: number;
+  maxTemplatesPerExporter: number;
+  /** Messages waiting to be decoded; beyond it new ones are dropped (counted). */
+  queueLimit: number;
+  /** Messages decoded before yielding to the event loop. */
+  batchMessages: number;
+  /** Write one usage record per tunnel per interval to the accounting spool. */
+  usageRecords: boolean;
+}
+
+/** The accounting spool (src/accounting/README.md) and its CDNI file consumer. */
+export interface AccountingConfig {
+  enabled: boolean;
+  directory: string;
+  fsync: 'always' | 'interval';
+  fsyncIntervalMs: number;
+  segmentBytes: number;
+  maxBytes: number;
+  cdni: {
+    enabled: boolean;
+    directory: string;
+    rotateMs: number;
+    maxRecords: number;
+    /** `#claimed-origin` of the files; default the host name. */
+    claimedOrigin?: string;
+  };
+}
+
 export interface Config {
   /** Where the config came from, for logs; undefined for the embedded default. */
   source?: string;
@@ -151,9 +296,14 @@ export interface Config {
   /** Extra relays beyond the MX and the gateway. */
   relays: RelayConfig[];
   trafficOps: TrafficOpsConfig | null;
+  gnmi: GnmiConfig;
+  ipfix: IpfixConfig;
+  accounting: AccountingConfig;
   health: HealthConfig;
   policy: PolicyConfig;
   ebpf: EbpfConfig;
+  doh: DohConfig;
+  prober: ProberConfig | null;
   log: {
     level: string;
     badInputIntervalMs: number;

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import cron from 'node-cron';
+import { parsePath } from '../collectors/gnmi/wire/path.ts';
 import { parsePrefix } from '../driad/prefix.ts';
 import { defaultGnmiTarget, relayList } from '../inventory/relays.ts';
 import { ConfigError } from './errors.ts';
-import { RELAY_STATES, type Config, type EbpfConfig, type HealthConfig, type PolicyConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
+import { RELAY_STATES, type AccountingConfig, type AmtRelayValues, type Config, type DohConfig, type EbpfConfig, type GnmiConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -223,7 +224,7 @@ export function validateConfig(raw: unknown, source?: string): Config {
     gnmiPasswordSecret: amtS.optString('gnmiPasswordSecret'),
     gnmiTLSSkipVerify: amtS.bool('gnmiTLSSkipVerify'),
     amtRelayPublicIP: amtS.optString('amtRelayPublicIP'),
-    ipfixPort: amtS.int('ipfixPort', 1, 65535),
+    ipfixPort: amtS.int('ipfixPort', 0, 65535),
     gnmiTarget: amtS.optString('gnmiTarget'),
     precedence: amtS.int('precedence', 0, 255),
     maxTunnels: amtS.int('maxTunnels', 1, 100_000_000),
@@ -261,14 +262,24 @@ export function validateConfig(raw: unknown, source?: string): Config {
   };
   logS.done();
 
+  const gnmi = gnmiSection(root.section('gnmi'), amtRelay);
   const health = healthSection(root.section('health'));
   const policy = policySection(root.section('policy'));
   const ebpf = ebpfSection(root.section('ebpf'));
+  const ipfix = ipfixSection(root.section('ipfix'));
+  const accounting = accountingSection(root.section('accounting'));
+  const doh = dohSection(root.section('doh'));
+  const prober = proberSection(root.raw('prober'));
 
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, health, policy, ebpf };
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, ipfix, accounting, health, policy, doh, prober, ebpf };
   const names = new Set(relayList(config, []).map((r) => r.name));
   checkPolicyRelays(policy, names);
+  if (prober && !trafficOps) {
+    prober.relays.forEach((r, i) => {
+      if (!names.has(r.name)) throw new ConfigError(`prober.relays[${i}].name`, `no relay named ${show(r.name)} (relays: ${[...names].join(', ')})`);
+    });
+  }
   if (ebpf.relay !== undefined && !names.has(ebpf.relay)) throw new ConfigError('ebpf.relay', `no relay named ${show(ebpf.relay)} (relays: ${[...names].join(', ')})`);
   return config;
 }
@@ -299,6 +310,80 @@ function ebpfSection(s: Section): EbpfConfig {
   return e;
 }
 
+function dohSection(s: Section): DohConfig {
+  const strings = (key: string): string[] => {
+    const list = s.list(key);
+    if (list.some((v) => typeof v !== 'string' || v === '')) throw new ConfigError(s.key(key), 'must be a list of strings');
+    return list as string[];
+  };
+  const d: DohConfig = {
+    enabled: s.bool('enabled'),
+    listen: s.string('listen'),
+    certFile: s.optString('certFile'),
+    keyFile: s.optString('keyFile'),
+    stateDir: s.string('stateDir'),
+    http1: s.bool('http1'),
+    corsOrigins: strings('corsOrigins'),
+    trustedProxies: strings('trustedProxies'),
+    maxQueryBytes: s.int('maxQueryBytes', 12, 65535),
+    maxUrlBytes: s.int('maxUrlBytes', 256, 65536),
+    maxConcurrentStreams: s.int('maxConcurrentStreams', 1, 10_000),
+    maxHeaderBytes: s.int('maxHeaderBytes', 1024, 1_048_576),
+    maxConnections: s.int('maxConnections', 1, 1_000_000),
+    handshakeTimeoutMs: s.int('handshakeTimeoutMs', 100, 600_000),
+    idleTimeoutMs: s.int('idleTimeoutMs', 100, 3_600_000),
+  };
+  parseHostPort(d.listen, 'doh.listen');
+  if ((d.certFile === undefined) !== (d.keyFile === undefined)) {
+    throw new ConfigError(d.certFile === undefined ? 'doh.certFile' : 'doh.keyFile', 'doh.certFile and doh.keyFile go together: set both or neither');
+  }
+  d.corsOrigins.forEach((o, i) => {
+    if (o !== '*' && !/^https?:\/\/[^\s/]+$/.test(o)) throw new ConfigError(`doh.corsOrigins[${i}]`, `must be '*' or an origin like https://app.example.net (got ${show(o)})`);
+  });
+  d.trustedProxies = d.trustedProxies.map((p, i) => {
+    const text = p.includes('/') ? p : `${p}/${isIP(p) === 6 ? 128 : 32}`;
+    try {
+      return parsePrefix(text).text;
+    } catch (err) {
+      throw new ConfigError(`doh.trustedProxies[${i}]`, (err as Error).message);
+    }
+  });
+  s.done();
+  return d;
+}
+
+function proberSection(raw: unknown): ProberConfig | null {
+  if (raw === undefined || raw === null) return null;
+  const s = new Section(raw, 'prober');
+  const or = <T>(key: string, fallback: T, read: () => T): T => (s.raw(key) === undefined ? fallback : read());
+  const p: ProberConfig = {
+    intervalMs: or('intervalMs', 5000, () => s.int('intervalMs', 10, 3_600_000)),
+    jitter: or('jitter', 0.2, () => s.number('jitter', 0, 0.9)),
+    timeoutMs: or('timeoutMs', 1000, () => s.int('timeoutMs', 1, 60_000)),
+    port: or('port', 2268, () => s.int('port', 1, 65535)),
+    smoothing: or('smoothing', 0.125, () => s.number('smoothing', 0.01, 1)),
+    lossWindow: or('lossWindow', 20, () => s.int('lossWindow', 1, 1000)),
+    lossesToDown: or('lossesToDown', 3, () => s.int('lossesToDown', 1, 1000)),
+    tcpPort: s.optInt('tcpPort', 1, 65535),
+    relays: s.list('relays').map((r, i) => {
+      const key = `prober.relays[${i}]`;
+      const rs = new Section(r, key);
+      const relay = {
+        name: rs.string('name'),
+        target: rs.optString('target'),
+        tcpPort: rs.optInt('tcpPort', 1, 65535),
+        enabled: rs.raw('enabled') === undefined ? true : rs.bool('enabled'),
+      };
+      if (relay.target !== undefined) parseHostPort(relay.target, `${key}.target`);
+      rs.done();
+      return relay;
+    }),
+  };
+  if (p.timeoutMs >= p.intervalMs) throw new ConfigError('prober.timeoutMs', `must be below prober.intervalMs (${p.timeoutMs} >= ${p.intervalMs})`);
+  s.done();
+  return p;
+}
+
 function trafficOpsSection(raw: unknown): TrafficOpsConfig | null {
   if (raw === undefined || raw === null) return null;
   const s = new Section(raw, 'trafficOps');
@@ -318,6 +403,65 @@ function trafficOpsSection(raw: unknown): TrafficOpsConfig | null {
   if (!cron.validate(to.schedule)) throw new ConfigError('trafficOps.schedule', `is not a valid cron expression (got ${show(to.schedule)})`);
   s.done();
   return to;
+}
+
+const JGRPC_QUIRK = 'Junos JGrpcServer rejects an empty password even with skip-authentication (it needs username and password in gRPC metadata)';
+
+function gnmiSection(s: Section, amt: AmtRelayValues): GnmiConfig {
+  const tlsS = s.section('tls');
+  const backoffS = s.section('backoff');
+  const g: GnmiConfig = {
+    enabled: s.bool('enabled'),
+    sampleIntervalMs: s.int('sampleIntervalMs', 10, 3_600_000),
+    heartbeatIntervalMs: s.int('heartbeatIntervalMs', 0, 86_400_000),
+    mode: s.oneOf('mode', ['stream', 'poll'] as const),
+    encoding: s.oneOf('encoding', ['PROTO', 'JSON', 'JSON_IETF'] as const),
+    paths: s.list('paths').map((raw, i) => gnmiPath(raw, `gnmi.paths[${i}]`)),
+    relayInterfaces: s.list('relayInterfaces').map((v, i) => {
+      if (typeof v !== 'string' || v === '') throw new ConfigError(`gnmi.relayInterfaces[${i}]`, `must be an interface name or glob (got ${show(v)})`);
+      return v;
+    }),
+    tls: { certFile: tlsS.string('certFile'), keyFile: tlsS.string('keyFile'), caFile: tlsS.string('caFile'), serverName: tlsS.optString('serverName') },
+    plaintext: s.bool('plaintext'),
+    password: s.optString('password'),
+    secretsDir: s.string('secretsDir'),
+    backoff: { initialMs: backoffS.int('initialMs', 1, 3_600_000), maxMs: backoffS.int('maxMs', 1, 3_600_000) },
+    connectTimeoutMs: s.int('connectTimeoutMs', 10, 600_000),
+    syncTimeoutMs: s.int('syncTimeoutMs', 10, 3_600_000),
+    worker: s.bool('worker'),
+    queueLimit: s.int('queueLimit', 1, 10_000_000),
+    maxMessageBytes: s.int('maxMessageBytes', 1024, 2 ** 31 - 1),
+  };
+  tlsS.done();
+  backoffS.done();
+  s.done();
+  if (g.paths.length === 0) throw new ConfigError('gnmi.paths', 'needs at least one path');
+  if (g.backoff.maxMs < g.backoff.initialMs) {
+    throw new ConfigError('gnmi.backoff.maxMs', `must not be below gnmi.backoff.initialMs (${g.backoff.maxMs} < ${g.backoff.initialMs})`);
+  }
+  if (g.plaintext && amt.gnmiAuthMode !== 'password') {
+    throw new ConfigError('gnmi.plaintext', `needs amtRelay.gnmiAuthMode password (mode ${amt.gnmiAuthMode} means mutual TLS)`);
+  }
+  if (g.password !== undefined && !amt.gnmiUsername) throw new ConfigError('gnmi.password', 'is set but amtRelay.gnmiUsername is not');
+  if (amt.gnmiUsername && g.password === undefined && !amt.gnmiPasswordSecret) {
+    throw new ConfigError('amtRelay.gnmiUsername', `is set without a password (GNMI_PASSWORD or amtRelay.gnmiPasswordSecret): ${JGRPC_QUIRK}`);
+  }
+  if (amt.gnmiPasswordSecret !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(amt.gnmiPasswordSecret)) {
+    throw new ConfigError('amtRelay.gnmiPasswordSecret', `must be a secret name (letters, digits, '.', '_', '-'; got ${show(amt.gnmiPasswordSecret)})`);
+  }
+  return g;
+}
+
+function gnmiPath(raw: unknown, key: string): GnmiConfig['paths'][number] {
+  const r = typeof raw === 'string' ? new Section({ path: raw }, key) : new Section(raw, key);
+  const path = r.string('path');
+  const mode = r.raw('mode') === undefined ? 'sample' : r.oneOf('mode', ['sample', 'on_change'] as const);
+  const heartbeatIntervalMs = r.optInt('heartbeatIntervalMs', 0, 86_400_000);
+  r.done();
+  const parsed = parsePath(path);
+  if (!parsed.ok) throw new ConfigError(`${key}.path`, parsed.error);
+  if (heartbeatIntervalMs !== undefined && mode !== 'on_change') throw new ConfigError(`${key}.heartbeatIntervalMs`, 'applies to on_change paths only');
+  return heartbeatIntervalMs === undefined ? { path, mode } : { path, mode, heartbeatIntervalMs };
 }
 
 function healthSection(s: Section): HealthConfig {
@@ -382,4 +526,55 @@ function checkPolicyRelays(policy: PolicyConfig, names: Set<string>): void {
   };
   policy.sources.forEach((r, i) => check(r.relays, `policy.sources[${i}].relays`));
   policy.clients.forEach((r, i) => check(r.prefer, `policy.clients[${i}].prefer`));
+}
+
+function ipfixSection(s: Section): IpfixConfig {
+  const c: IpfixConfig = {
+    enabled: s.bool('enabled'),
+    listen: s.string('listen'),
+    tcp: s.bool('tcp'),
+    intervalMs: s.int('intervalMs', 100, 3_600_000),
+    exporters: s.list('exporters').map((raw, i) => {
+      const e = new Section(raw, `ipfix.exporters[${i}]`);
+      const exporter = { address: e.string('address'), relay: e.string('relay') };
+      if (isIP(exporter.address) === 0) throw new ConfigError(e.key('address'), `must be an IP address (got ${show(exporter.address)})`);
+      e.done();
+      return exporter;
+    }),
+    templateLifetimeMs: s.int('templateLifetimeMs', 0, 86_400_000),
+    maxExporters: s.int('maxExporters', 1, 1_000_000),
+    maxTemplatesPerExporter: s.int('maxTemplatesPerExporter', 1, 1_000_000),
+    queueLimit: s.int('queueLimit', 1, 10_000_000),
+    batchMessages: s.int('batchMessages', 1, 100_000),
+    usageRecords: s.bool('usageRecords'),
+  };
+  if (isIP(c.listen) === 0) throw new ConfigError('ipfix.listen', `must be an IP address to bind, the port is amtRelay.ipfixPort (got ${show(c.listen)})`);
+  s.done();
+  return c;
+}
+
+function accountingSection(s: Section): AccountingConfig {
+  const cdniS = s.section('cdni');
+  const c: AccountingConfig = {
+    enabled: s.bool('enabled'),
+    directory: s.string('directory'),
+    fsync: s.oneOf('fsync', ['always', 'interval'] as const),
+    fsyncIntervalMs: s.int('fsyncIntervalMs', 1, 3_600_000),
+    segmentBytes: s.int('segmentBytes', 4096, 1 << 30),
+    maxBytes: s.int('maxBytes', 4096, Number.MAX_SAFE_INTEGER),
+    cdni: {
+      enabled: cdniS.bool('enabled'),
+      directory: cdniS.string('directory'),
+      rotateMs: cdniS.int('rotateMs', 100, 86_400_000),
+      maxRecords: cdniS.int('maxRecords', 1, 100_000_000),
+      claimedOrigin: cdniS.optString('claimedOrigin'),
+    },
+  };
+  if (c.cdni.claimedOrigin !== undefined && !/^[A-Za-z0-9._~-]+$/.test(c.cdni.claimedOrigin)) {
+    throw new ConfigError('accounting.cdni.claimedOrigin', `must be a host name (got ${show(c.cdni.claimedOrigin)})`);
+  }
+  if (c.maxBytes < c.segmentBytes) throw new ConfigError('accounting.maxBytes', `must be at least accounting.segmentBytes (${c.maxBytes} < ${c.segmentBytes})`);
+  cdniS.done();
+  s.done();
+  return c;
 }

@@ -8,7 +8,8 @@ import { RCODE_NAME } from './wire/constants.ts';
 import { parseQuery, type Query } from './wire/query.ts';
 import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/response.ts';
 
-export type Transport = 'udp' | 'tcp';
+/** 'doh': RFC 8484 and the JSON API, over any HTTP version (src/doh/); sized like TCP. */
+export type Transport = 'udp' | 'tcp' | 'doh';
 
 import type { Peer } from './peer.ts';
 
@@ -35,7 +36,7 @@ export class DnsEngine {
   readonly #log: Logger;
   readonly #metrics: Metrics;
   readonly #badInput: BadInputReporter;
-  readonly #byRcode: Record<Transport, Array<Counter | undefined>> = { udp: [], tcp: [] };
+  readonly #byRcode: Record<Transport, Array<Counter | undefined>> = { udp: [], tcp: [], doh: [] };
   readonly #byTypeAndRcode = new Map<number, Counter>();
   readonly #dropped: Record<Transport, Counter>;
   readonly #pending: Pending = { query: null as unknown as Query, reply: null as unknown as Reply, limit: 0 };
@@ -49,6 +50,7 @@ export class DnsEngine {
     this.#dropped = {
       udp: metrics.counter('driad_dns_dropped_total', help, { transport: 'udp' }),
       tcp: metrics.counter('driad_dns_dropped_total', help, { transport: 'tcp' }),
+      doh: metrics.counter('driad_dns_dropped_total', help, { transport: 'doh' }),
     };
   }
 

@@ -28,7 +28,7 @@ test('setting health needs the token, and says so when it is missing or wrong', 
 });
 
 test('with no token configured the admin API is disabled, not open', async (t) => {
-  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0' }, {});
+  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', dohListen: '127.0.0.1:0' }, {});
   const d = await startDriad(cfg, silentLogger());
   t.teardown(() => d.stop(0));
   const r = await setState(d.http.port, 'mx', { state: 'down' });

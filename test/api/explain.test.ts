@@ -48,7 +48,7 @@ test('the OpenAPI document lists every route', async (t) => {
   t.teardown(() => d.stop(0));
   const { json } = await getJson(d.httpPort, '/api/v1/openapi.json');
   t.is(json.openapi, '3.1.0');
-  t.deepEqual(Object.keys(json.paths).sort(), ['/', '/api/v1/explain', '/api/v1/relays', '/api/v1/relays/{name}/state', '/api/v1/signals', '/healthz', '/metrics']);
+  t.deepEqual(Object.keys(json.paths).sort(), ['/', '/api/v1/candidates', '/api/v1/explain', '/api/v1/relays', '/api/v1/relays/{name}/state', '/api/v1/signals', '/healthz', '/metrics']);
 });
 
 test('signals API: token required, bad signals named, unknown relay 404', async (t) => {

@@ -25,14 +25,14 @@ export interface Browser {
 }
 
 /** Launches the system chromium headless with a fresh profile (never a downloaded browser). */
-export async function launchChromium(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+export async function launchChromium(viewport = { width: 1280, height: 900 }, extraArgs: string[] = []): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'driad-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: ARGS,
+      args: [...ARGS, ...extraArgs],
       viewport,
       timeout: 30_000,
     });

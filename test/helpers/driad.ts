@@ -15,7 +15,7 @@ export async function startTestDriad(yaml?: string, overrides: ConfigOverrides =
     config = join(dir, 'driad.yaml');
     writeFileSync(config, yaml);
   }
-  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', adminToken: ADMIN_TOKEN, config, ...overrides }, {});
+  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', dohListen: '127.0.0.1:0', adminToken: ADMIN_TOKEN, config, ...overrides }, {});
   const driad = await startDriad(cfg, silentLogger());
   return Object.assign(driad, { dnsPort: (driad.dns[0] as { port: number }).port, httpPort: driad.http.port });
 }

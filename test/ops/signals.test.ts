@@ -30,7 +30,7 @@ interface Running {
 async function run(zonesDir: string): Promise<Running> {
   const port = await freePort();
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [MAIN, '--zones', zonesDir, '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
+  const child = spawn(process.execPath, [MAIN, '--zones', zonesDir, '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`, '--doh-listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -118,7 +118,7 @@ test('SIGTERM drains and exits 0', async (t) => {
 test('--query-log writes one structured line per query', async (t) => {
   const port = await freePort();
   const httpPort = await freePort();
-  const child = spawn(process.execPath, [MAIN, '--query-log', '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`], {
+  const child = spawn(process.execPath, [MAIN, '--query-log', '--dns-listen', `127.0.0.1:${port}`, '--http-listen', `127.0.0.1:${httpPort}`, '--doh-listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => child.kill('SIGKILL'));

@@ -172,6 +172,7 @@ function renderRelays(data, now) {
   $('relays-empty').hidden = relays.length !== 0;
   relayGeneration = typeof data.generation === 'number' ? data.generation : null;
   renderTrafficOps(data.inventory?.trafficOps ?? null, now);
+  renderCollectors(Array.isArray(data.collectors) ? data.collectors : [], now);
   renderTransitions(Array.isArray(data.transitions) ? data.transitions : [], now);
   noteExplainStaleness();
 }
@@ -193,6 +194,57 @@ function renderTrafficOps(to, now) {
   }
   setText(el, parts.join(' · '));
   setClass(el, 'failing', failing);
+}
+
+// ---------------------------------------------------------------- collectors
+
+const sessionParts = new WeakMap();
+
+function createSession() {
+  const p = {
+    name: h('span', { class: 'relay-name', 'data-testid': 'session-name' }),
+    target: h('span', { class: 'meta addr', 'data-testid': 'session-target' }),
+    mode: h('td', { 'data-testid': 'session-mode' }),
+    connected: h('td', { 'data-testid': 'session-connected' }),
+    last: h('time', { 'data-testid': 'session-last' }),
+    errors: h('td', { class: 'num', 'data-testid': 'session-errors' }),
+    reconnects: h('td', { class: 'num', 'data-testid': 'session-reconnects' }),
+    error: h('td', { class: 'reason', 'data-testid': 'session-error' }),
+  };
+  const tr = h('tr', { 'data-testid': 'session-row' }, h('th', { scope: 'row' }, p.name, p.target), p.mode, p.connected, h('td', {}, p.last), p.errors, p.reconnects, p.error);
+  sessionParts.set(tr, p);
+  return tr;
+}
+
+function updateSession(tr, s, now) {
+  const p = sessionParts.get(tr);
+  setAttr(tr, 'data-collector', String(s.collector ?? ''));
+  setAttr(tr, 'data-relay', String(s.relay ?? ''));
+  setAttr(tr, 'data-connected', String(s.connected === true));
+  setText(p.name, `${s.collector ?? '?'} · ${s.relay ?? DASH}`);
+  setText(p.target, s.target ?? '');
+  setText(p.mode, [s.mode, s.synced === true ? 'synced' : s.synced === false ? 'not synced' : null].filter(Boolean).join(' · '));
+  setAttr(p.mode, 'title', s.modeReason ?? null);
+  const since = parseTime(s.since);
+  setText(p.connected, `${s.connected ? 'yes' : 'no'}${since === null ? '' : `, ${formatWhen(since, now)}`}`);
+  const last = parseTime(s.lastMessageAt);
+  setText(p.last, formatWhen(last, now));
+  setAttr(p.last, 'datetime', last === null ? null : s.lastMessageAt);
+  setText(p.errors, formatInt(s.errors));
+  setText(p.reconnects, formatInt(s.reconnects));
+  const errAt = parseTime(s.lastErrorAt);
+  setText(p.error, s.lastError ? `${errAt === null ? '' : formatWhen(errAt, now) + ': '}${s.lastError}` : '');
+}
+
+function renderCollectors(collectors, now) {
+  const section = $('collectors');
+  section.hidden = collectors.length === 0;
+  const sessions = collectors.flatMap((c) => (Array.isArray(c.sessions) ? c.sessions.map((s) => ({ ...s, collector: c.collector, modeReason: s.modeReason ?? c.modeReason })) : []));
+  syncKeyed($('collectors-body'), sessions, (s) => `${s.collector}|${s.relay}|${s.target}`, createSession, (tr, s) => updateSession(tr, s, now));
+  setText(
+    $('collectors-mode'),
+    collectors.map((c) => `${c.collector}: ${c.mode}${c.modeReason ? ` (${c.modeReason})` : ''}, ${c.sessions?.length ?? 0} session${c.sessions?.length === 1 ? '' : 's'}`).join(' · '),
+  );
 }
 
 // ---------------------------------------------------------------- transitions

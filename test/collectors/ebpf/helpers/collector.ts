@@ -31,6 +31,8 @@ export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfi
       },
     },
     signal: (s) => signals.push(s),
+    // The ebpf collector writes no accounting records yet.
+    account: () => Promise.reject(new Error('no accounting spool in this test')),
     log,
     metrics,
     badInput: new BadInputReporter(log, metrics, 1000),
