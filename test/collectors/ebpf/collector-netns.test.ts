@@ -137,7 +137,7 @@ if (!root || !tcpdump) {
 if (capability.run) {
   test('end to end: AMT Requests sent in the namespace make /api/v1/relays show the gateway relay\'s tunnels from the ebpf collector', async (t) => {
     const pair = await createVethPair();
-    const d = await startTestDriad(`gateway:\n  publicIP: ${pair.host4}\nebpf:\n  signalIntervalMs: 200\n  snapshotMs: 100\n`);
+    const d = await startTestDriad(`gateway:\n  publicIP: ${pair.host4}\nebpf:\n  enabled: true\n  signalIntervalMs: 200\n  snapshotMs: 100\n`);
     try {
       const relays = async () => (await (await fetch(`http://127.0.0.1:${d.httpPort}/api/v1/relays`)).json()) as any;
       t.true(await until(async () => (await relays()).collectors.some((c: any) => c.collector === 'ebpf' && c.sessions[0].connected), 10_000));
