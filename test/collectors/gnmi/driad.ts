@@ -58,7 +58,7 @@ ${more}`,
   write(extra);
   // The password through the environment, as the seed's container sets it
   const env = { GNMI_PASSWORD: password, DRIAD_UDP_BATCH: 'false' };
-  const load = () => loadConfig({ config: file, dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0' }, env);
+  const load = () => loadConfig({ config: file, dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', dohListen: '127.0.0.1:0' }, env);
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {

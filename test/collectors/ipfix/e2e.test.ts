@@ -28,7 +28,7 @@ interface Driad {
 }
 
 async function startDriad(config: string, dnsPort: number, httpPort: number): Promise<Driad> {
-  const child = spawn(process.execPath, [MAIN, '--config', config, '--dns-listen', `127.0.0.1:${dnsPort}`, '--http-listen', `127.0.0.1:${httpPort}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, '--config', config, '--dns-listen', `127.0.0.1:${dnsPort}`, '--http-listen', `127.0.0.1:${httpPort}`, '--doh-listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
