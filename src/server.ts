@@ -19,6 +19,7 @@ import { RelayInventory } from './inventory/inventory.ts';
 import { BadInputReporter } from './telemetry/bad-input.ts';
 import type { Logger } from './telemetry/log.ts';
 import { Metrics } from './telemetry/metrics.ts';
+import { watchEventLoop } from './telemetry/event-loop.ts';
 import { loadZoneDirectory } from './zones/zone.ts';
 
 export interface Driad {
@@ -70,6 +71,7 @@ function buildServed(config: Config, relays: readonly RelayConfig[], holder: Dec
 export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   const metrics = new Metrics();
   const badInput = new BadInputReporter(log, metrics, config.log.badInputIntervalMs);
+  const loop = watchEventLoop(metrics);
   const inventory = new RelayInventory(config, { log, metrics, badInput });
   const health = new HealthStore(inventory.relays(), healthPolicy(config));
   const holder = {} as DecisionHolder;
@@ -105,6 +107,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
   } catch (err) {
     await Promise.all([dns?.close(0), (collectors?.stop() ?? Promise.resolve()).then(() => accounting?.stop()), http?.close(), doh?.close()]);
     health.close();
+    loop.stop();
     throw err;
   }
   log.info({ address: http.address, port: http.port }, `HTTP listening on ${http.address}:${http.port}`);
@@ -140,6 +143,7 @@ export async function startDriad(config: Config, log: Logger): Promise<Driad> {
     async stop(drainMs = 5000) {
       await Promise.all([inventory.stop(), listening.collectors.stop().then(() => listening.accounting.stop())]);
       health.close();
+      loop.stop();
       await Promise.all([listening.dns.close(drainMs), listening.http.close(), listening.doh.close()]);
     },
   };

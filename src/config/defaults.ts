@@ -29,6 +29,7 @@ export function defaultGnmiConfig(): GnmiConfig {
     connectTimeoutMs: 10_000,
     syncTimeoutMs: 60_000,
     worker: true,
+    workerNice: 15,
     queueLimit: 200_000,
     maxMessageBytes: 64 * 1024 * 1024,
   };

@@ -162,6 +162,8 @@ export interface GnmiConfig {
   syncTimeoutMs: number;
   /** Run the sessions (gRPC, decoding) in a worker thread, so the DNS event loop never waits for them. */
   worker: boolean;
+  /** Nice value of the worker thread (Linux: per thread): on a core it shares with DNS, DNS gets the larger share. */
+  workerNice: number;
   /** Subscribe responses waiting to be decoded; beyond it the oldest are dropped (counted). */
   queueLimit: number;
   maxMessageBytes: number;

@@ -429,6 +429,7 @@ function gnmiSection(s: Section, amt: AmtRelayValues): GnmiConfig {
     connectTimeoutMs: s.int('connectTimeoutMs', 10, 600_000),
     syncTimeoutMs: s.int('syncTimeoutMs', 10, 3_600_000),
     worker: s.bool('worker'),
+    workerNice: s.int('workerNice', 0, 19),
     queueLimit: s.int('queueLimit', 1, 10_000_000),
     maxMessageBytes: s.int('maxMessageBytes', 1024, 2 ** 31 - 1),
   };

@@ -39,6 +39,7 @@ test("the seed's Helm values work as written: username with a password secret; G
 });
 
 const bad: Array<[string, string]> = [
+  ['gnmi:\n  workerNice: 20\n', 'config error: gnmi.workerNice: must be an integer from 0 to 19 (got 20)'],
   [
     'amtRelay:\n  gnmiUsername: blockcast\n',
     'config error: amtRelay.gnmiUsername: is set without a password (GNMI_PASSWORD or amtRelay.gnmiPasswordSecret): Junos JGrpcServer rejects an empty password even with skip-authentication (it needs username and password in gRPC metadata)',
