@@ -117,6 +117,19 @@ program
     console.log(opts.json ? JSON.stringify(body, null, 2) : formatExplain(body as Parameters<typeof formatExplain>[0]));
   });
 
+program
+  .command('amt')
+  .description('AMT (RFC 7450) tools')
+  .command('analyze <file>')
+  .description('tunnels, groups, message counts, deviations and malformed packets of a pcap file')
+  .option('--port <n>', 'AMT UDP port', '2268')
+  .option('--json', 'print JSON')
+  .action(async (file: string, opts: { port: string; json?: boolean }) => {
+    const { analyzeFile, formatAnalysis } = await import('./cli/amt.ts');
+    const a = await analyzeFile(file, { port: Number(opts.port) });
+    console.log(opts.json ? JSON.stringify(a, null, 2) : formatAnalysis(a));
+  });
+
 addGnmiCommand(program);
 
 program.parseAsync().catch((err: unknown) => {

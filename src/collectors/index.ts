@@ -7,6 +7,7 @@ import type { RelaySource } from '../inventory/inventory.ts';
 import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { ebpfCollector } from './ebpf/setup.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorSignal, CollectorStatus } from './context.ts';
 import { gnmiCollector } from './gnmi/setup.ts';
 import { proberDefinition } from '../prober/setup.ts';
@@ -19,6 +20,7 @@ const DEFINITIONS: ReadonlyArray<CollectorDefinition<unknown>> = [
   gnmiCollector as CollectorDefinition<unknown>,
   ipfixCollector as CollectorDefinition<unknown>,
   proberDefinition as CollectorDefinition<unknown>,
+  ebpfCollector as CollectorDefinition<unknown>,
 ];
 
 export interface CollectorDeps {

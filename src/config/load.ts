@@ -39,6 +39,7 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['GNMI_ENABLED', ['gnmi', 'enabled']],
   ['IPFIX_PORT', ['amtRelay', 'ipfixPort']],
   ['GATEWAY_PUBLIC_IP', ['gateway', 'publicIP']],
+  ['DRIAD_EBPF', ['ebpf', 'enabled']],
   ['TRAFFIC_OPS_PASSWORD', ['trafficOps', 'password']],
 ];
 

@@ -94,6 +94,33 @@ export interface PolicyConfig {
   rttBandMs: number;
 }
 
+/** The Linux AMT relay's tracker (src/collectors/ebpf/README.md). */
+export interface EbpfConfig {
+  enabled: boolean;
+  /** auto: xdp, else capture, else kernel, else off. */
+  mode: 'auto' | 'xdp' | 'capture' | 'kernel' | 'off';
+  /** The relay it watches; default the linux relay whose address a local interface holds. */
+  relay?: string;
+  /** The relay's interface; default the one holding the relay's address. */
+  interface?: string;
+  port: number;
+  loaderPath: string;
+  tcpdumpPath: string;
+  ipCommand: string;
+  sysfsDir: string;
+  mapSize: number;
+  snapshotMs: number;
+  /** A tunnel with no Request (or, times three, no Update) for this long is no longer active. */
+  tunnelIdleMs: number;
+  signalIntervalMs: number;
+  /** Tunnels the table keeps at most. */
+  maxEntries: number;
+  restartMinMs: number;
+  restartMaxMs: number;
+  /** Consecutive failed runs of a mode before the next mode is tried. */
+  maxFailures: number;
+}
+
 export type GnmiSubscriptionMode = 'sample' | 'on_change';
 
 /** One subscribed path: `sample` at gnmi.sampleIntervalMs (counters), `on_change` with heartbeats (state). */
@@ -276,6 +303,7 @@ export interface Config {
   accounting: AccountingConfig;
   health: HealthConfig;
   policy: PolicyConfig;
+  ebpf: EbpfConfig;
   doh: DohConfig;
   prober: ProberConfig | null;
   log: {

@@ -4,7 +4,7 @@ import { parsePath } from '../collectors/gnmi/wire/path.ts';
 import { parsePrefix } from '../driad/prefix.ts';
 import { defaultGnmiTarget, relayList } from '../inventory/relays.ts';
 import { ConfigError } from './errors.ts';
-import { RELAY_STATES, type AccountingConfig, type AmtRelayValues, type Config, type DohConfig, type GnmiConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
+import { RELAY_STATES, type AccountingConfig, type AmtRelayValues, type Config, type DohConfig, type EbpfConfig, type GnmiConfig, type HealthConfig, type IpfixConfig, type PolicyConfig, type ProberConfig, type RelayConfig, type TrafficOpsConfig } from './types.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -265,13 +265,14 @@ export function validateConfig(raw: unknown, source?: string): Config {
   const gnmi = gnmiSection(root.section('gnmi'), amtRelay);
   const health = healthSection(root.section('health'));
   const policy = policySection(root.section('policy'));
+  const ebpf = ebpfSection(root.section('ebpf'));
   const ipfix = ipfixSection(root.section('ipfix'));
   const accounting = accountingSection(root.section('accounting'));
   const doh = dohSection(root.section('doh'));
   const prober = proberSection(root.raw('prober'));
 
   root.done();
-  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, ipfix, accounting, health, policy, doh, prober };
+  const config: Config = { source, dns, http, zones, driad, amtRelay, gateway, relays, log, trafficOps, gnmi, ipfix, accounting, health, policy, doh, prober, ebpf };
   const names = new Set(relayList(config, []).map((r) => r.name));
   checkPolicyRelays(policy, names);
   if (prober && !trafficOps) {
@@ -279,7 +280,34 @@ export function validateConfig(raw: unknown, source?: string): Config {
       if (!names.has(r.name)) throw new ConfigError(`prober.relays[${i}].name`, `no relay named ${show(r.name)} (relays: ${[...names].join(', ')})`);
     });
   }
+  if (ebpf.relay !== undefined && !names.has(ebpf.relay)) throw new ConfigError('ebpf.relay', `no relay named ${show(ebpf.relay)} (relays: ${[...names].join(', ')})`);
   return config;
+}
+
+function ebpfSection(s: Section): EbpfConfig {
+  const e: EbpfConfig = {
+    enabled: s.bool('enabled'),
+    mode: s.oneOf('mode', ['auto', 'xdp', 'capture', 'kernel', 'off'] as const),
+    relay: s.optString('relay'),
+    interface: s.optString('interface'),
+    port: s.int('port', 1, 65535),
+    loaderPath: s.string('loaderPath'),
+    tcpdumpPath: s.string('tcpdumpPath'),
+    ipCommand: s.string('ipCommand'),
+    sysfsDir: s.string('sysfsDir'),
+    mapSize: s.int('mapSize', 1, 1_048_576),
+    snapshotMs: s.int('snapshotMs', 10, 3_600_000),
+    tunnelIdleMs: s.int('tunnelIdleMs', 1000, 86_400_000),
+    signalIntervalMs: s.int('signalIntervalMs', 100, 3_600_000),
+    maxEntries: s.int('maxEntries', 1, 10_000_000),
+    restartMinMs: s.int('restartMinMs', 10, 600_000),
+    restartMaxMs: s.int('restartMaxMs', 10, 3_600_000),
+    maxFailures: s.int('maxFailures', 1, 1000),
+  };
+  if (e.interface !== undefined && !/^[^\s/]{1,15}$/.test(e.interface)) throw new ConfigError('ebpf.interface', `must be an interface name (got ${show(e.interface)})`);
+  if (e.restartMaxMs < e.restartMinMs) throw new ConfigError('ebpf.restartMaxMs', `must be at least ebpf.restartMinMs (${e.restartMinMs})`);
+  s.done();
+  return e;
 }
 
 function dohSection(s: Section): DohConfig {
