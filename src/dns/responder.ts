@@ -12,16 +12,17 @@ import { MAX_NAME_LENGTH } from './rr/name.ts';
 /** CNAME and DNAME steps followed before giving up; a loop stops at the first repeated name. */
 export const MAX_CHAIN = 12;
 
+/** A Reply of its own, for constants and for callers that keep it. */
 export function bareReply(rcode: number, authoritative = false): Reply {
-  return reply(rcode, authoritative, null, 0);
+  return fill(newReply(), rcode, authoritative, null, 0);
 }
 
-function reply(rcode: number, authoritative: boolean, answer: Buffer | null, ancount: number): Reply {
+function newReply(): Reply {
   return {
-    rcode,
-    authoritative,
-    answer,
-    ancount,
+    rcode: 0,
+    authoritative: false,
+    answer: null,
+    ancount: 0,
     soaTail: null,
     soaOwnerOffset: 0,
     authority: null,
@@ -31,6 +32,32 @@ function reply(rcode: number, authoritative: boolean, answer: Buffer | null, anc
     additionalRequired: false,
     ednsOptions: null,
   };
+}
+
+/**
+ * The Reply being built for the current query. Answering is synchronous and the engine writes the
+ * response before it takes the next message, so one object serves every query (no garbage per query).
+ */
+const current = newReply();
+
+function reply(rcode: number, authoritative: boolean, answer: Buffer | null, ancount: number): Reply {
+  return fill(current, rcode, authoritative, answer, ancount);
+}
+
+function fill(r: Reply, rcode: number, authoritative: boolean, answer: Buffer | null, ancount: number): Reply {
+  r.rcode = rcode;
+  r.authoritative = authoritative;
+  r.answer = answer;
+  r.ancount = ancount;
+  r.soaTail = null;
+  r.soaOwnerOffset = 0;
+  r.authority = null;
+  r.nscount = 0;
+  r.additional = null;
+  r.arcount = 0;
+  r.additionalRequired = false;
+  r.ednsOptions = null;
+  return r;
 }
 
 const REFUSED = bareReply(RCODE.REFUSED);
@@ -47,7 +74,7 @@ const found: Lookup = { found: Found.NxDomain, rrsets: null, delegation: null, d
 export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   if (query.edns && query.edns.version > 0) return BADVERS;
   const ecs = query.edns && query.edns.options.length > 0 ? readClientSubnet(query.edns) : null;
-  if (typeof ecs === 'string') return { ...bareReply(RCODE.FORMERR), problem: ecs };
+  if (typeof ecs === 'string') return { ...newReply(), rcode: RCODE.FORMERR, problem: ecs };
   if (!isInternetClass(query.qclass) || isZoneTransfer(query.qtype)) return REFUSED;
   const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
   if (!zone) return REFUSED;
