@@ -2,6 +2,8 @@
 // (IGMP/MLD inside Query and Update) and of the packets that carry AMT (src/capture/ reuses
 // these). Text addresses are what the API speaks; bytes are what the wire carries.
 
+import { formatIpv4, formatIpv6 } from '../net/ip-text.ts';
+
 /** The 4 bytes of a dotted-quad IPv4 address, or null if `text` is not one. */
 export function parseIpv4(text: string): Buffer | null {
   const parts = text.split('.');
@@ -64,35 +66,7 @@ export function parseIp(text: string): Buffer | null {
   return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
 }
 
-export function formatIpv4(b: Uint8Array, offset = 0): string {
-  return `${b[offset]}.${b[offset + 1]}.${b[offset + 2]}.${b[offset + 3]}`;
-}
-
-/** RFC 5952 text: lower case, no leading zeros, the longest run of two or more zero groups as `::`. */
-export function formatIpv6(b: Uint8Array, offset = 0): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((b[offset + 2 * i] as number) << 8) | (b[offset + 2 * i + 1] as number));
-  // RFC 5952 §5: an IPv4-mapped address keeps its dotted tail.
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${formatIpv4(b, offset + 12)}`;
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
-}
+export { formatIpv4, formatIpv6 };
 
 /** Text for 4 or 16 address bytes. */
 export function formatIp(b: Uint8Array, offset = 0, length = b.length - offset): string {

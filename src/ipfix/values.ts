@@ -9,6 +9,7 @@
  * elements) is a copy of the bytes, so no value aliases the caller's receive buffer.
  */
 import type { IeType } from './information-elements.ts';
+import { formatIpv4, formatIpv6 } from '../net/ip-text.ts';
 
 export type FieldValue = number | string | boolean | Buffer;
 
@@ -29,36 +30,7 @@ export function formatMac(b: Uint8Array, o: number): string {
   return `${HEX[b[o]]}:${HEX[b[o + 1]]}:${HEX[b[o + 2]]}:${HEX[b[o + 3]]}:${HEX[b[o + 4]]}:${HEX[b[o + 5]]}`;
 }
 
-export function formatIpv4(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-/** RFC 5952 text: lowercase, no leading zeros, the longest run of two or more zero groups as `::`. */
-export function formatIpv6(b: Uint8Array, o: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[o + i] << 8) | b[o + i + 1]);
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
-  }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
-}
+export { formatIpv4, formatIpv6 };
 
 /** UTF-8 text of b[from, to), less trailing NUL padding. */
 export function readString(b: Buffer, from: number, to: number): string {

@@ -1,6 +1,8 @@
 // Strict IPv4/IPv6 text <-> bytes conversion. Strict means: no leading zeros in
 // IPv4 octets (they are ambiguous: some parsers read them as octal), no zone ids.
 
+import { formatIpv4, formatIpv6 } from '../../net/ip-text.ts';
+
 export function parseIPv4(text: string): Buffer | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
@@ -17,7 +19,7 @@ export function parseIPv4(text: string): Buffer | null {
 
 export function formatIPv4(bytes: Uint8Array): string {
   if (bytes.length !== 4) throw new Error(`IPv4 address must be 4 bytes, got ${bytes.length}`);
-  return Array.from(bytes).join('.');
+  return formatIpv4(bytes);
 }
 
 export function parseIPv6(text: string): Buffer | null {
@@ -57,37 +59,10 @@ function parseGroups(text: string, lastHalf: boolean): number[] | null {
   return words;
 }
 
-// RFC 5952 §4: lowercase, no leading zeros, the longest run (first on a tie) of two or
-// more zero groups shortened to "::"; §5: IPv4-mapped addresses in mixed notation.
+/** RFC 5952 text (src/net/ip-text.ts). */
 export function formatIPv6(bytes: Uint8Array): string {
   if (bytes.length !== 16) throw new Error(`IPv6 address must be 16 bytes, got ${bytes.length}`);
-  const buf = Buffer.from(bytes);
-  const words = Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(i * 2));
-
-  const isMapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
-  if (isMapped) return `::ffff:${formatIPv4(buf.subarray(12))}`;
-
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let start = 0; start < 8; ) {
-    if (words[start] !== 0) {
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < 8 && words[end] === 0) end++;
-    if (end - start > bestLength) {
-      bestStart = start;
-      bestLength = end - start;
-    }
-    start = end;
-  }
-
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLength).join(':');
-  return `${head}::${tail}`;
+  return formatIpv6(bytes);
 }
 
 export function canonicalIPv6(text: string): string | null {
