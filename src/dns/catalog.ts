@@ -1,6 +1,7 @@
 import { decodeRdata, encodeName, encodeRdata, typeCode, typeName } from './packet.ts';
 import { QTYPE } from './wire/constants.ts';
 import { joinRRsets, rrTail, wireRRset, withOwner, type WireRRset } from './wire/rr.ts';
+import { nameLengths } from '../zones/name-lengths.ts';
 import type { Zone, ZoneRecord } from '../zones/zone.ts';
 import type { Peer } from './peer.ts';
 import type { ClientSubnet } from './wire/ecs.ts';
@@ -46,6 +47,8 @@ export interface ServedZone {
   soaTail: Buffer;
   /** Static data from the zone file, rendered to wire. */
   names: Map<string, Map<number, WireRRset>>;
+  /** The lengths of `names`, tested before hashing a query name for it (src/zones/name-lengths.ts). */
+  nameLengths: Uint8Array;
   /** The SOA record with its owner written out, for negative answers after a chain from another name. */
   soaRecord: Buffer;
   /** Zone cuts below the apex, by name. */
@@ -113,6 +116,7 @@ export function serveZone(zone: Zone, synth: Synthesizer | null): ServedZone {
     soaTail,
     soaRecord: Buffer.concat([originWire, soaTail]),
     names,
+    nameLengths: nameLengths(names.keys()),
     delegations: new Map([...cuts].map((cut) => [cut, delegation(cut, zone, names)])),
     dnames: new Map([...dnames].map((owner) => [owner, dnameOf(owner, zone)])),
     wildcards: new Map([...wildcardParents].map((parent) => [parent, names.get(parent === '' ? '*' : `*.${parent}`)!])),

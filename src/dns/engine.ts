@@ -5,7 +5,7 @@ import { typeName } from './packet.ts';
 import type { Catalog } from './catalog.ts';
 import { bareReply, respond } from './responder.ts';
 import { RCODE_NAME } from './wire/constants.ts';
-import { parseQuery, type Query } from './wire/query.ts';
+import { emptyQuery, parseQueryInto, type Query } from './wire/query.ts';
 import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/response.ts';
 
 /** 'doh': RFC 8484 and the JSON API, over any HTTP version (src/doh/); sized like TCP. */
@@ -24,7 +24,7 @@ export interface EngineOptions {
 
 const TCP_LIMIT = 65535;
 
-/** One answer in the making: reused across messages so the hot path allocates nothing here. */
+/** One answer in the making, its query included: reused across messages so the hot path allocates nothing here. */
 interface Pending {
   query: Query;
   reply: Reply;
@@ -39,7 +39,7 @@ export class DnsEngine {
   readonly #badInput: BadInputReporter;
   readonly #counters = new Map<number, [responses: Counter, queries: Counter]>();
   readonly #dropped: Record<Transport, Counter>;
-  readonly #pending: Pending = { query: null as unknown as Query, reply: null as unknown as Reply, limit: 0 };
+  readonly #pending: Pending = { query: emptyQuery(), reply: null as unknown as Reply, limit: 0 };
 
   constructor(options: EngineOptions, log: Logger, metrics: Metrics, badInput: BadInputReporter) {
     this.options = options;
@@ -81,22 +81,20 @@ export class DnsEngine {
   }
 
   #prepare(msg: Buffer, transport: Transport, peer: Peer): Pending | null {
-    const parsed = parseQuery(msg);
     const p = this.#pending;
-    if (parsed.ok) {
-      p.query = parsed.query;
-      p.reply = respond(this.options.catalog, parsed.query, peer);
+    const failed = parseQueryInto(msg, p.query);
+    if (!failed) {
+      p.reply = respond(this.options.catalog, p.query, peer);
       if (p.reply.problem) this.#badInput.report('dns', RCODE_NAME[p.reply.rcode] ?? String(p.reply.rcode), p.reply.problem, peer.address);
-      p.limit = transport === 'udp' ? udpLimit(parsed.query, this.options.udpPayloadSize) : TCP_LIMIT;
+      p.limit = transport === 'udp' ? udpLimit(p.query, this.options.udpPayloadSize) : TCP_LIMIT;
       return p;
     }
-    if (parsed.drop) {
-      this.drop(transport, parsed.reason, peer);
+    if (failed.drop) {
+      this.drop(transport, failed.reason, peer);
       return null;
     }
-    this.#badInput.report('dns', RCODE_NAME[parsed.rcode] ?? String(parsed.rcode), parsed.reason, peer.address);
-    p.query = parsed.query;
-    p.reply = bareReply(parsed.rcode);
+    this.#badInput.report('dns', RCODE_NAME[failed.rcode] ?? String(failed.rcode), failed.reason, peer.address);
+    p.reply = bareReply(failed.rcode);
     p.limit = TCP_LIMIT;
     return p;
   }

@@ -7,6 +7,7 @@
 // synthesis knows. Below a cut nothing is answered from this zone, synthesized or not.
 
 import type { Delegation, Dname, ServedZone, SynthContext } from './catalog.ts';
+import { mayHold } from '../zones/name-lengths.ts';
 import { parentName } from './rr/name.ts';
 import { QTYPE } from './wire/constants.ts';
 import type { WireRRset } from './wire/rr.ts';
@@ -41,7 +42,7 @@ export function lookup(zone: ServedZone, name: string, qtype: number, ctx: Synth
   out.dname = null;
   if (zone.hasCutsOrDnames && above(zone, name, qtype, out)) return out;
 
-  const node = zone.names.get(name);
+  const node = mayHold(zone.nameLengths, name) ? zone.names.get(name) : undefined;
   if (node) return found(out, Found.Node, node);
   if (zone.synth) {
     const synthesized = zone.synth.lookup(name, ctx);

@@ -12,52 +12,101 @@ export type SourceName =
 const PREFIX: SourceName = { kind: 'prefix' };
 const INVALID: SourceName = { kind: 'invalid' };
 
-const OCTET_TEXT = Array.from({ length: 256 }, (_, i) => String(i));
-const octets = new Int32Array(4);
-const octetText = (i: number): string => OCTET_TEXT[octets[i] as number] as string;
+/** What a scan found: not a DRIAD name, a prefix of one (exists, no data), or a whole address. */
+export const Scan = { Invalid: 0, Prefix: 1, Address: 2 } as const;
+export type Scan = (typeof Scan)[keyof typeof Scan];
 
-/** `relative` is the part of the name in front of the tree root, e.g. `10.95.25.69` ('' for the root itself). */
-export function parseReversedV4(relative: string): SourceName {
-  if (relative === '') return PREFIX;
-  // One pass over the characters (this runs for every DRIAD query): labels of 1-3 digits, no
-  // leading zero ("010" is not an octet), at most 255, at most four of them.
+const OCTET_TEXT = Array.from({ length: 256 }, (_, i) => String(i));
+// The last address scanned, kept here so the per-query path builds no string or object for it.
+const octets = new Int32Array(4);
+const nibbles = new Uint8Array(32);
+const v4Words = new Uint32Array(1);
+const v6Words = new Uint32Array(4);
+
+/**
+ * Scans `name` up to `end` (the part in front of the tree root, e.g. `10.95.25.69` of
+ * `10.95.25.69.amt.in-addr.arpa`) as reversed IPv4 octets, in one pass: labels of 1-3 digits, no
+ * leading zero ("010" is not an octet), at most 255, at most four of them.
+ */
+export function scanReversedV4(name: string, end: number): Scan {
+  if (end === 0) return Scan.Prefix;
   let labels = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0, n = relative.length; i <= n; i++) {
-    const c = i < n ? relative.charCodeAt(i) : 0x2e;
+  for (let i = 0; i <= end; i++) {
+    const c = i < end ? name.charCodeAt(i) : 0x2e;
     if (c === 0x2e) {
-      if (digits === 0 || value > 255 || labels === 4) return INVALID;
+      if (digits === 0 || value > 255 || labels === 4) return Scan.Invalid;
       octets[labels++] = value;
       value = 0;
       digits = 0;
       continue;
     }
     const d = c - 0x30;
-    if (d < 0 || d > 9 || digits === 3 || (digits === 1 && value === 0)) return INVALID;
+    if (d < 0 || d > 9 || digits === 3 || (digits === 1 && value === 0)) return Scan.Invalid;
     value = value * 10 + d;
     digits++;
   }
-  if (labels < 4) return PREFIX;
-  return { kind: 'address', family: 4, address: `${octetText(3)}.${octetText(2)}.${octetText(1)}.${octetText(0)}` };
+  return labels < 4 ? Scan.Prefix : Scan.Address;
+}
+
+/** The address of the last scanReversedV4 that found one, as text. */
+export function scannedV4Address(): string {
+  return `${OCTET_TEXT[octets[3] as number]}.${OCTET_TEXT[octets[2] as number]}.${OCTET_TEXT[octets[1] as number]}.${OCTET_TEXT[octets[0] as number]}`;
+}
+
+/** The address of the last scanReversedV4 that found one, as words; the array is reused by the next call. */
+export function scannedV4Words(): Uint32Array {
+  v4Words[0] = ((octets[3] as number) << 24) | ((octets[2] as number) << 16) | ((octets[1] as number) << 8) | (octets[0] as number);
+  return v4Words;
+}
+
+/** Scans `name` up to `end` as reversed IPv6 nibbles: single hex digits separated by dots, at most 32. */
+export function scanReversedV6(name: string, end: number): Scan {
+  if (end === 0) return Scan.Prefix;
+  if (end > 63 || end % 2 === 0) return Scan.Invalid;
+  let count = 0;
+  for (let i = end - 1; i >= 0; i -= 2) {
+    const c = name.charCodeAt(i);
+    const nibble = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : -1;
+    if (nibble < 0 || (i > 0 && name.charCodeAt(i - 1) !== 0x2e)) return Scan.Invalid;
+    nibbles[count++] = nibble;
+  }
+  return count < 32 ? Scan.Prefix : Scan.Address;
+}
+
+/** The address of the last scanReversedV6 that found one, as eight full groups (`2001:0db8:...`). */
+export function scannedV6Address(): string {
+  const groups: string[] = [];
+  for (let g = 0; g < 32; g += 4) {
+    let text = '';
+    for (let i = g; i < g + 4; i++) text += (nibbles[i] as number).toString(16);
+    groups.push(text);
+  }
+  return groups.join(':');
+}
+
+/** The address of the last scanReversedV6 that found one, as words; the array is reused by the next call. */
+export function scannedV6Words(): Uint32Array {
+  for (let w = 0; w < 4; w++) {
+    let word = 0;
+    for (let i = w * 8; i < w * 8 + 8; i++) word = (word << 4) | (nibbles[i] as number);
+    v6Words[w] = word >>> 0;
+  }
+  return v6Words;
+}
+
+/** `relative` is the part of the name in front of the tree root, e.g. `10.95.25.69` ('' for the root itself). */
+export function parseReversedV4(relative: string): SourceName {
+  const scan = scanReversedV4(relative, relative.length);
+  if (scan === Scan.Invalid) return INVALID;
+  return scan === Scan.Prefix ? PREFIX : { kind: 'address', family: 4, address: scannedV4Address() };
 }
 
 export function parseReversedV6(relative: string): SourceName {
-  if (relative === '') return PREFIX;
-  const n = relative.length;
-  // Nibble labels are single characters separated by dots: "b.a.9.8...".
-  if (n > 63 || n % 2 === 0) return INVALID;
-  let hex = '';
-  for (let i = n - 1; i >= 0; i -= 2) {
-    const c = relative.charCodeAt(i);
-    const isHex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
-    if (!isHex || (i > 0 && relative.charCodeAt(i - 1) !== 0x2e)) return INVALID;
-    hex += relative[i];
-  }
-  if (hex.length < 32) return PREFIX;
-  const groups: string[] = [];
-  for (let i = 0; i < 32; i += 4) groups.push(hex.slice(i, i + 4));
-  return { kind: 'address', family: 6, address: groups.join(':') };
+  const scan = scanReversedV6(relative, relative.length);
+  if (scan === Scan.Invalid) return INVALID;
+  return scan === Scan.Prefix ? PREFIX : { kind: 'address', family: 6, address: scannedV6Address() };
 }
 
 /** The DRIAD name for a source address, for the CLI, tests and docs. */

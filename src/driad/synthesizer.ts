@@ -1,7 +1,7 @@
 import type { Synthesizer, SynthContext } from '../dns/catalog.ts';
 import type { WireRRset } from '../dns/wire/rr.ts';
 import { addressWords } from './prefix.ts';
-import { parseReversedV4, parseReversedV6, type SourceName } from './names.ts';
+import { Scan, scannedV4Words, scannedV6Words, scanReversedV4, scanReversedV6 } from './names.ts';
 import { cell, chooseCell, type DecisionTable } from './table.ts';
 
 /** Where the current decision table lives; selection swaps `current`, synthesizers read it per query. */
@@ -11,10 +11,10 @@ export interface DecisionHolder {
 
 /** The tree roots DRIAD names hang under, and how their owner names encode an address. */
 const TREES = [
-  { root: 'amt.in-addr.arpa', parse: parseReversedV4, reverse: false },
-  { root: 'amt.ip6.arpa', parse: parseReversedV6, reverse: false },
-  { root: 'in-addr.arpa', parse: parseReversedV4, reverse: true },
-  { root: 'ip6.arpa', parse: parseReversedV6, reverse: true },
+  { root: 'amt.in-addr.arpa', scan: scanReversedV4, words: scannedV4Words, reverse: false },
+  { root: 'amt.ip6.arpa', scan: scanReversedV6, words: scannedV6Words, reverse: false },
+  { root: 'in-addr.arpa', scan: scanReversedV4, words: scannedV4Words, reverse: true },
+  { root: 'ip6.arpa', scan: scanReversedV6, words: scannedV6Words, reverse: true },
 ] as const;
 
 /**
@@ -25,18 +25,19 @@ export function driadSynthesizer(origin: string, holder: DecisionHolder): Synthe
   const tree = TREES.find((t) => origin === t.root || origin.endsWith(`.${t.root}`));
   if (!tree) return null;
   const suffixLength = tree.root.length + 1;
-  const parse: (relative: string) => SourceName = tree.parse;
+  const scan: (name: string, end: number) => Scan = tree.scan;
+  const words: () => Uint32Array = tree.words;
   return {
     lookup(qname: string, ctx: SynthContext): ReadonlyMap<number, WireRRset> | 'empty' | null {
-      const relative = qname.length > tree.root.length ? qname.slice(0, qname.length - suffixLength) : '';
-      const source = parse(relative);
-      if (source.kind === 'invalid') return null;
-      if (source.kind === 'prefix') return 'empty';
+      // The labels in front of the tree root, scanned in place: no substring, no address text per query.
+      const found = scan(qname, qname.length > tree.root.length ? qname.length - suffixLength : 0);
+      if (found === Scan.Invalid) return null;
+      if (found === Scan.Prefix) return 'empty';
       const table = holder.current;
       let prepared = (table.cells[0] as DecisionTable['cells'][number])[0];
       if (table.sources.length > 0 || table.clients.length > 0) {
         const client = table.clients.length === 0 ? null : (ctx.ecs?.words ?? addressWords(ctx.peer.address));
-        const choice = chooseCell(table, table.sources.length ? addressWords(source.address) : null, client, ctx.ecs?.sourcePrefix ?? null);
+        const choice = chooseCell(table, table.sources.length ? words() : null, client, ctx.ecs?.sourcePrefix ?? null);
         ctx.scope = choice.scope;
         prepared = cell(table, choice);
       }

@@ -5,6 +5,7 @@ import { formatLabels, lowercaseLabels, parentName as parentOf, parseName } from
 import { ZoneFileError } from './errors.ts';
 import { readMasterFile, type ZoneRecord } from './masterfile.ts';
 import { analyzeStructure, type ZoneStructure, type ZoneWarning } from './structure.ts';
+import { mayHold, nameLengths } from './name-lengths.ts';
 
 export { ZoneFileError } from './errors.ts';
 export type { ZoneRecord } from './masterfile.ts';
@@ -20,6 +21,7 @@ export class Zone {
   readonly #names: Map<string, Map<string, ZoneRecord[]>>;
   /** Names with data plus the empty non-terminals between them and the origin. */
   readonly #existing: Set<string>;
+  readonly #existingLengths: Uint8Array;
   /** Cuts, DNAMEs, wildcards and occluded names; `structure.warnings` lists data not served as written. */
   readonly structure: ZoneStructure;
 
@@ -34,6 +36,7 @@ export class Zone {
         this.#existing.add(n);
       }
     }
+    this.#existingLengths = nameLengths(this.#existing);
   }
 
   /**
@@ -103,7 +106,7 @@ export class Zone {
   /** True for names with data and for empty non-terminals (data at a.b.zone makes b.zone exist). */
   /** nameExists for a name already in canonical text form (lowercase, escaped as name.ts writes it), as the DNS path has it. */
   canonicalNameExists(name: string): boolean {
-    return this.#existing.has(name);
+    return mayHold(this.#existingLengths, name) && this.#existing.has(name);
   }
 
   nameExists(name: string): boolean {

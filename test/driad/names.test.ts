@@ -1,5 +1,6 @@
 import test from 'ava';
-import { driadName, parseReversedV4, parseReversedV6 } from '../../src/driad/names.ts';
+import { driadName, parseReversedV4, parseReversedV6, Scan, scannedV4Words, scannedV6Words, scanReversedV4, scanReversedV6 } from '../../src/driad/names.ts';
+import { addressWords } from '../../src/driad/prefix.ts';
 
 test('IPv4: four reversed octets are a source address', (t) => {
   t.deepEqual(parseReversedV4('10.95.25.69'), { kind: 'address', family: 4, address: '69.25.95.10' });
@@ -36,4 +37,19 @@ test('IPv6: non-nibble labels and too many nibbles are invalid', (t) => {
 
 test('driadName builds the RFC 8777 owner name', (t) => {
   t.is(driadName('69.25.95.10', 'amt.in-addr.arpa'), '10.95.25.69.amt.in-addr.arpa');
+});
+
+test('the in-place scans read a whole name up to the tree root and give the same words as the address text', (t) => {
+  const v4 = '10.95.25.69.amt.in-addr.arpa';
+  t.is(scanReversedV4(v4, v4.length - '.amt.in-addr.arpa'.length), Scan.Address);
+  t.deepEqual([...scannedV4Words()], [...addressWords('69.25.95.10')!]);
+  t.is(scanReversedV4(v4, 'amt.in-addr.arpa'.length - 1), Scan.Invalid, 'a cut that is not at the root reads a wrong label');
+  t.is(scanReversedV4('95.25.69.amt.in-addr.arpa', 8), Scan.Prefix);
+  t.is(scanReversedV4('x', 0), Scan.Prefix, 'the root itself');
+  for (const address of ['2001:db8::1', 'ff3e::8000:1', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff']) {
+    const name = driadName(address, 'amt.ip6.arpa');
+    t.is(scanReversedV6(name, name.length - '.amt.ip6.arpa'.length), Scan.Address, address);
+    t.deepEqual([...scannedV6Words()], [...addressWords(address)!], address);
+  }
+  t.is(scanReversedV6('A.0.amt.ip6.arpa', 3), Scan.Invalid, 'upper case never reaches here: query names are lowercased first');
 });

@@ -35,45 +35,68 @@ const FORMERR = 1;
 const NOTIMP = 4;
 const MAX_NAME_WIRE = 255;
 const scratch = Buffer.alloc(MAX_NAME_WIRE * 4);
+// Each byte as the canonical text writes it (lowercased), or 0 where it needs an escape.
+const PLAIN = new Uint8Array(256);
+for (let c = 0x21; c <= 0x7e; c++) PLAIN[c] = c === 0x2e || c === 0x5c ? 0 : c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+// Buffer's own latin1 decoder, called directly: toString() would first look the encoding up per call.
+type Latin1Slicer = { latin1Slice?: (start: number, end: number) => string };
+const latin1Slice = (scratch as unknown as Latin1Slicer).latin1Slice;
+const scratchText = latin1Slice ? (end: number): string => latin1Slice.call(scratch, 0, end) : (end: number): string => scratch.toString('latin1', 0, end);
+
+export type ParseFailure = Exclude<ParseResult, { ok: true }>;
 
 /**
  * Parses a query, reading only what answering needs. It never throws and never reads past
  * the message: every failure is a ParseResult naming the reason.
  */
 export function parseQuery(msg: Buffer): ParseResult {
+  const query = emptyQuery();
+  return parseQueryInto(msg, query) ?? { ok: true, query };
+}
+
+export function emptyQuery(): Query {
+  return { id: 0, opcode: 0, echoFlags: 0, qname: '', qtype: 0, qclass: 0, questionEnd: HEADER_SIZE, qnameEnd: HEADER_SIZE, edns: null };
+}
+
+/**
+ * parseQuery into a Query the caller reuses (the DNS engine: answering is synchronous), allocating
+ * nothing for a well-formed query without EDNS options: null when `query` holds the parsed query.
+ */
+export function parseQueryInto(msg: Buffer, query: Query): ParseFailure | null {
   if (msg.length < HEADER_SIZE) return { ok: false, drop: true, reason: `message of ${msg.length} bytes is shorter than a header` };
   const flags = msg.readUInt16BE(2);
   if (flags & 0x8000) return { ok: false, drop: true, reason: 'message is a response (QR=1)' };
 
-  const query: Query = {
-    id: msg.readUInt16BE(0),
-    opcode: (flags >> 11) & 0xf,
-    echoFlags: flags & 0x0110,
-    qname: '',
-    qtype: 0,
-    qclass: 0,
-    questionEnd: HEADER_SIZE,
-    qnameEnd: HEADER_SIZE,
-    edns: null,
-  };
-  const fail = (rcode: number, reason: string): ParseResult => ({ ok: false, drop: false, rcode, reason, query });
+  query.id = msg.readUInt16BE(0);
+  query.opcode = (flags >> 11) & 0xf;
+  query.echoFlags = flags & 0x0110;
+  query.qname = '';
+  query.qtype = 0;
+  query.qclass = 0;
+  query.questionEnd = HEADER_SIZE;
+  query.qnameEnd = HEADER_SIZE;
+  query.edns = null;
 
   const qdcount = msg.readUInt16BE(4);
   const notImplemented = query.opcode !== 0 ? `opcode ${query.opcode} is not implemented` : null;
   if (qdcount !== 1) {
     findOpt(msg, query, qdcount);
-    return notImplemented ? fail(NOTIMP, notImplemented) : fail(FORMERR, `QDCOUNT is ${qdcount}, not 1`);
+    return notImplemented ? failure(query, NOTIMP, notImplemented) : failure(query, FORMERR, `QDCOUNT is ${qdcount}, not 1`);
   }
   const questionError = readQuestion(msg, query);
   if (questionError) {
     query.questionEnd = HEADER_SIZE;
     findOpt(msg, query, qdcount);
-    return notImplemented ? fail(NOTIMP, notImplemented) : fail(FORMERR, questionError);
+    return notImplemented ? failure(query, NOTIMP, notImplemented) : failure(query, FORMERR, questionError);
   }
   // For an opcode we do not implement, read on only to learn whether there was an OPT record to echo.
   const recordsError = readRecords(msg, query, query.questionEnd);
-  if (notImplemented) return fail(NOTIMP, notImplemented);
-  return recordsError ? fail(FORMERR, recordsError) : { ok: true, query };
+  if (notImplemented) return failure(query, NOTIMP, notImplemented);
+  return recordsError ? failure(query, FORMERR, recordsError) : null;
+}
+
+function failure(query: Query, rcode: number, reason: string): ParseFailure {
+  return { ok: false, drop: false, rcode, reason, query };
 }
 
 /**
@@ -144,9 +167,12 @@ function readQuestion(msg: Buffer, query: Query): string | null {
     if (out > 0) scratch[out++] = 0x2e;
     for (let i = offset + 1, end = offset + 1 + len; i < end; i++) {
       const c = msg[i] as number;
-      if (c >= 0x21 && c <= 0x7e) {
-        if (c === 0x2e || c === 0x5c) scratch[out++] = 0x5c; // keep '.' and '\' inside a label distinct from separators
-        scratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      const plain = PLAIN[c] as number;
+      if (plain !== 0) {
+        scratch[out++] = plain;
+      } else if (c === 0x2e || c === 0x5c) {
+        scratch[out++] = 0x5c; // keep '.' and '\' inside a label distinct from separators
+        scratch[out++] = c;
       } else {
         // The same \DDD escape the zone files' names use (src/dns/rr/name.ts), so odd bytes match them.
         scratch[out++] = 0x5c;
@@ -159,7 +185,7 @@ function readQuestion(msg: Buffer, query: Query): string | null {
   }
   query.qnameEnd = offset + 1;
   if (query.qnameEnd + 4 > msg.length) return 'question is missing QTYPE or QCLASS';
-  query.qname = scratch.toString('latin1', 0, out);
+  query.qname = scratchText(out);
   query.qtype = msg.readUInt16BE(query.qnameEnd);
   query.qclass = msg.readUInt16BE(query.qnameEnd + 2);
   query.questionEnd = query.qnameEnd + 4;
