@@ -1,5 +1,6 @@
 import { decodeRdata, encodeName, encodeRdata, typeCode, typeName } from './packet.ts';
 import { QTYPE } from './wire/constants.ts';
+import { negativeSoa, type NegativeSoa, type SoaFields } from './wire/negative-soa.ts';
 import { joinRRsets, rrTail, wireRRset, withOwner, type WireRRset } from './wire/rr.ts';
 import { nameLengths } from '../zones/name-lengths.ts';
 import type { Zone, ZoneRecord } from '../zones/zone.ts';
@@ -43,8 +44,8 @@ export interface ServedZone {
   origin: string;
   /** Length of the origin in wire form, to point at it inside the question name. */
   originWireLength: number;
-  /** SOA for negative answers (type through rdata), with TTL = min(SOA TTL, MINIMUM) per RFC 2308 §5. */
-  soaTail: Buffer;
+  /** SOA for negative answers, names compressed, with TTL = min(SOA TTL, MINIMUM) per RFC 2308 §5. */
+  negativeSoa: NegativeSoa;
   /** Static data from the zone file, rendered to wire. */
   names: Map<string, Map<number, WireRRset>>;
   /** The lengths of `names`, tested before hashing a query name for it (src/zones/name-lengths.ts). */
@@ -108,12 +109,13 @@ export function serveZone(zone: Zone, synth: Synthesizer | null): ServedZone {
 
   const soa = zone.soa;
   const soaData = soa.data as { minimum: number };
-  const soaTail = rrTail(QTYPE.SOA, Math.min(soa.ttl, soaData.minimum), encodeRdata('SOA', soa.data));
+  const negativeTtl = Math.min(soa.ttl, soaData.minimum);
+  const soaTail = rrTail(QTYPE.SOA, negativeTtl, encodeRdata('SOA', soa.data));
   const originWire = encodeName(zone.origin);
   return {
     origin: zone.origin,
     originWireLength: originWire.length,
-    soaTail,
+    negativeSoa: negativeSoa(zone.origin, negativeTtl, soa.data as SoaFields),
     soaRecord: Buffer.concat([originWire, soaTail]),
     names,
     nameLengths: nameLengths(names.keys()),

@@ -23,7 +23,7 @@ function newReply(): Reply {
     authoritative: false,
     answer: null,
     ancount: 0,
-    soaTail: null,
+    soa: null,
     soaOwnerOffset: 0,
     authority: null,
     nscount: 0,
@@ -49,7 +49,7 @@ function fill(r: Reply, rcode: number, authoritative: boolean, answer: Buffer | 
   r.authoritative = authoritative;
   r.answer = answer;
   r.ancount = ancount;
-  r.soaTail = null;
+  r.soa = null;
   r.soaOwnerOffset = 0;
   r.authority = null;
   r.nscount = 0;
@@ -121,7 +121,7 @@ function positive(rrset: WireRRset): Reply {
 /** NXDOMAIN or NODATA with the zone's SOA, its owner a pointer to the origin inside the question. */
 function negative(zone: ServedZone, query: Query, rcode: number): Reply {
   const r = reply(rcode, true, null, 0);
-  r.soaTail = zone.soaTail;
+  r.soa = zone.negativeSoa;
   r.soaOwnerOffset = Math.max(HEADER_SIZE, query.qnameEnd - zone.originWireLength);
   return r;
 }

@@ -1,4 +1,5 @@
 import { HEADER_SIZE } from './constants.ts';
+import { fillSoaPointers, type NegativeSoa } from './negative-soa.ts';
 import type { Query } from './query.ts';
 
 /** What to answer, as prepared wire sections; the writer only copies bytes. */
@@ -9,8 +10,8 @@ export interface Reply {
   /** Answer RRs, owners already encoded (usually the pointer 0xC00C to the question name). */
   answer: Buffer | null;
   ancount: number;
-  /** SOA for negative answers: a pointer to `soaOwnerOffset`, then `soaTail` (type through rdata). */
-  soaTail: Buffer | null;
+  /** SOA for negative answers: a pointer to `soaOwnerOffset` (the origin in the question), then the record's tail. */
+  soa: NegativeSoa | null;
   soaOwnerOffset: number;
   /** Prepared authority records (a referral's NS RRset, or an SOA whose owner is written out). */
   authority: Buffer | null;
@@ -70,7 +71,7 @@ function fullLength(query: Query, reply: Reply): number {
   return (
     headLength(query, reply) +
     (reply.answer ? reply.answer.length : 0) +
-    (reply.soaTail ? 2 + reply.soaTail.length : 0) +
+    (reply.soa ? 2 + reply.soa.tail.length : 0) +
     (reply.authority ? reply.authority.length : 0) +
     (reply.additional ? reply.additional.length : 0)
   );
@@ -92,15 +93,17 @@ export function writeResponseAt(out: Buffer, offset: number, msg: Buffer, query:
   put16(out, offset + 2, flags);
   put16(out, offset + 4, query.questionEnd > HEADER_SIZE ? 1 : 0);
   put16(out, offset + 6, truncated ? 0 : reply.ancount);
-  put16(out, offset + 8, truncated ? 0 : (reply.soaTail ? 1 : 0) + reply.nscount);
+  put16(out, offset + 8, truncated ? 0 : (reply.soa ? 1 : 0) + reply.nscount);
   put16(out, offset + 10, (additional ? reply.arcount : 0) + (query.edns ? 1 : 0));
   let at = copyRange(msg, HEADER_SIZE, query.questionEnd, out, offset + HEADER_SIZE);
   if (!truncated) {
     if (reply.answer) at = copyAll(reply.answer, out, at);
     if (reply.authority) at = copyAll(reply.authority, out, at);
-    if (reply.soaTail) {
+    if (reply.soa) {
       put16(out, at, 0xc000 | reply.soaOwnerOffset);
-      at = copyAll(reply.soaTail, out, at + 2);
+      copyAll(reply.soa.tail, out, at + 2);
+      fillSoaPointers(out, at + 2, at + 2 - offset, reply.soaOwnerOffset, reply.soa.pointers);
+      at += 2 + reply.soa.tail.length;
     }
     if (additional) at = copyAll(additional, out, at);
   }
