@@ -124,9 +124,9 @@ test('--query-log writes one structured line per query', async (t) => {
   t.teardown(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (c) => (out += c));
-  await until(async () => out.includes('serving'));
+  t.true(await until(async () => out.includes('serving'), 20_000), 'driad started');
   await ask(port, NAME, 'AMTRELAY');
-  t.true(await until(async () => out.includes('"msg":"query"')));
+  t.true(await until(async () => out.includes('"msg":"query"'), 20_000));
   const line = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"query"')) as string);
   t.like(line.query, { client: '127.0.0.1', transport: 'udp', qname: NAME, qtype: 'AMTRELAY', rcode: 'NOERROR', answers: 2, truncated: false });
 });
