@@ -54,6 +54,19 @@ export function loaderExitReason(code: number | null, stderr: string): string | 
   return message ? `${reason}: ${message}` : reason;
 }
 
+/** What /api/v1/relays shows of this collector (README.md, "The collector"). */
+export interface EbpfStatus extends CollectorStatus {
+  /** modeReason, one entry per mode passed over. */
+  modeReasons: string[];
+  /** Active tunnels by gateway address and port, by address alone (the kernel's key), and entries kept. */
+  tunnels: { active: number; activeAddresses: number; entries: number };
+  /** The latest rates sent as signals (null before two samples). */
+  rates: (Rates & { at: number }) | null;
+  /** amt-tunnel-lifecycle records handed to the spool. */
+  tunnelRecords: { spooled: number; refused: number; lastRefusal: string | null };
+  kernel: Array<Pick<AmtDevice, 'name' | 'mode' | 'up' | 'maxTunnels' | 'relayPort' | 'local' | 'discovery'>>;
+}
+
 export class EbpfTracker implements Collector {
   readonly #ctx: CollectorContext<EbpfConfig>;
   readonly #cfg: EbpfConfig;
@@ -391,18 +404,16 @@ export class EbpfTracker implements Collector {
     }
   }
 
-  status(): CollectorStatus {
+  status(): EbpfStatus {
     const now = this.#ctx.clock.now();
     const active = this.table.active(now);
-    const status = {
+    const status: EbpfStatus = {
       collector: 'ebpf',
       mode: this.#mode,
       ...(this.#skipped.length ? { modeReason: this.#skipped.join('; ') } : {}),
-      /** modeReason, one entry per mode passed over. */
       modeReasons: [...this.#skipped],
       sessions: [{ ...this.#session }],
       tunnels: { active: active.tunnels, activeAddresses: active.addresses, entries: this.table.size },
-      /** The latest rates sent as signals (null before two samples). */
       rates: this.#lastRates,
       tunnelRecords: { ...this.#records },
       kernel: this.#devices.map((d) => ({ name: d.name, mode: d.mode, up: d.up, maxTunnels: d.maxTunnels, relayPort: d.relayPort, local: d.local, discovery: d.discovery })),
