@@ -28,6 +28,8 @@ const LOADER_EXIT: Record<number, string> = {
 };
 
 const LOG_INTERVAL_MS = 10_000;
+/** amt-tunnel-lifecycle records handed to the spool and not yet written; beyond this they are dropped (counted). */
+const MAX_RECORDS_IN_FLIGHT = 10_000;
 
 export const ebpfCollector: CollectorDefinition<EbpfConfig> = {
   name: 'ebpf',
@@ -301,6 +303,8 @@ export class EbpfTracker implements Collector {
     this.#run = run;
     void run.exited.then(({ code, signal, stderr, spawnError }) => {
       finish();
+      // No later snapshot of this run will bring counters for tunnels that ended in it.
+      this.table.settle();
       if (this.#run === run) this.#run = null;
       if (this.#stopped || this.#leaving.has(run)) return;
       this.#setConnected(false);
@@ -450,6 +454,14 @@ export class EbpfTracker implements Collector {
     m.counter('driad_ebpf_tunnels_ended_total', 'AMT tunnels that ended, by why: teardown, expired (keepalive), evicted, stopped', { reason: life.reason }).inc();
     const relay = this.#relay;
     if (!this.#cfg.tunnelRecords || !relay) return;
+    if (this.#accounting.size >= MAX_RECORDS_IN_FLIGHT) {
+      // The spool is not keeping up (a flood of Requests from spoofed addresses ends in evictions): memory stays bounded.
+      this.#records.refused++;
+      this.#records.lastRefusal = `backlog: ${MAX_RECORDS_IN_FLIGHT} records already on their way to the spool`;
+      m.counter('driad_ebpf_tunnel_records_total', 'amt-tunnel-lifecycle records for the accounting spool, by result', { result: 'dropped' }).inc();
+      this.#logOnce('record-backlog', `tunnel record dropped: ${MAX_RECORDS_IN_FLIGHT} already on their way to the spool`);
+      return;
+    }
     const record = lifecycleRecord(life, relay, this.#mode);
     const done = this.#ctx.account(record).then(
       () => {

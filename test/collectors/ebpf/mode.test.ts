@@ -154,6 +154,20 @@ test('zero config: an amt relay netdev whose address is not local names the inte
   }
 });
 
+test('zero config: off for want of anything to watch, then an amt relay netdev appears: selected again, kernel mode', async (t) => {
+  const fake = fakeIp('[]');
+  const { tracker } = await startTracker(linuxRelay('192.0.2.10'), { ipCommand: fake.ip, sysfsDir: SYSFS, loaderPath: '/nonexistent/driad-amt-loader', tcpdumpPath: '/nonexistent/tcpdump' });
+  try {
+    t.is(tracker.mode, 'off');
+    t.regex(tracker.status().modeReason!, /kernel: no amt relay netdev/);
+    writeFileSync(fake.links, readFileSync(join(FIXTURES, 'ip-link-amt.json')));
+    t.true(await until(async () => tracker.mode === 'kernel', 5000));
+    t.like(tracker.status().sessions[0], { mode: 'kernel', target: 'amt0', connected: true });
+  } finally {
+    await tracker.stop();
+  }
+});
+
 test('zero config: with no linux relay nothing runs, and the reason says so', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'driad-fake-ip-'));
   const ip = join(dir, 'ip');

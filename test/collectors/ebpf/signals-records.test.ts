@@ -214,3 +214,32 @@ test('a refused record is counted with its reason, never thrown', async (t) => {
     await tracker.stop();
   }
 });
+
+test('records waiting for a slow spool are bounded: beyond 10,000 in flight they are dropped and counted', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'driad-ebpf-signals-'));
+  const pcap = join(dir, 'stream.pcap');
+  const n = 10_005;
+  const sent: Sent[] = [];
+  for (let i = 0; i < n; i++) {
+    const gw = { address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 40000 };
+    sent.push(msg(T0 + i, gw, { type: 'request', p: false, nonce: i }), msg(T0 + i, gw, { type: 'teardown', responseMac: MAC, nonce: i, gateway: gw }));
+  }
+  writeFileSync(pcap, Buffer.concat([pcapFileHeader(PCAP), pcapRecords(sent)]));
+  const tcpdump = join(dir, 'tcpdump');
+  writeFileSync(tcpdump, `#!/bin/sh\nexec tail -c +1 -f '${pcap}'\n`);
+  chmodSync(tcpdump, 0o755);
+  let release: () => void = () => {};
+  const slow = new Promise<void>((resolve) => (release = resolve));
+  const { tracker, metrics } = await startTracker(linuxRelay(RELAY), { loaderPath: join(dir, 'no-loader'), tcpdumpPath: tcpdump }, { account: () => slow, now: () => T0 + n });
+  try {
+    t.true(await until(async () => tracker.table.seen.teardown.packets === n, 10_000));
+    t.is(tracker.status().tunnelRecords.refused, 5);
+    t.is(metrics.get('driad_ebpf_tunnel_records_total', { result: 'dropped' }), 5);
+    t.regex(tracker.status().tunnelRecords.lastRefusal!, /^backlog: 10000 records/);
+    release();
+    t.true(await until(async () => tracker.status().tunnelRecords.spooled === 10_000, 5000));
+  } finally {
+    release();
+    await tracker.stop();
+  }
+});
