@@ -16,7 +16,7 @@ import type { Counter, Metrics } from '../telemetry/metrics.ts';
 import { fileHeader, IntegrityHash, usageLine } from './cdni.ts';
 import type { SpoolConsumer } from './consumer.ts';
 import { fsyncDirectory, LogLimiter } from './files.ts';
-import type { AmtTunnelUsage } from './records.ts';
+import { lifecycleAsUsage, type AmtTunnelLifecycle, type AmtTunnelUsage } from './records.ts';
 
 export interface CdniFileOptions {
   directory: string;
@@ -137,6 +137,7 @@ export class CdniFileWriter {
     let lines: string[] = [];
     for (const e of entries) {
       if (e.record.type === 'amt-tunnel-usage') lines.push(usageLine(e.record as unknown as AmtTunnelUsage));
+      else if (e.record.type === 'amt-tunnel-lifecycle') lines.push(usageLine(lifecycleAsUsage(e.record as unknown as AmtTunnelLifecycle)));
       this.#readTo = e.seq;
       if ((this.#file?.records ?? 0) + lines.length >= this.#o.maxRecords) {
         await this.#write(lines);

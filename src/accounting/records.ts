@@ -28,7 +28,71 @@ export interface AmtTunnelUsage {
   samplingRate: number;
 }
 
-export type AccountingRecord = AmtTunnelUsage;
+/**
+ * One AMT tunnel's whole life at the Linux relay, as the ebpf collector saw every packet of it
+ * (unsampled): from the message that opened it (its Request) to its end. Counts are AMT messages
+ * (UDP payloads); as a CDNI record (lifecycleAsUsage) they become outer IP octets.
+ */
+export interface AmtTunnelLifecycle {
+  type: 'amt-tunnel-lifecycle';
+  id: string;
+  source: string;
+  relay: string;
+  /** The relay's address of the gateway's family (its ipv4 or ipv6 in the inventory). */
+  relayAddress: string;
+  gateway: string;
+  gatewayPort: number;
+  /** Epoch ms of the opening Request (or the first Update, when driad started during the tunnel). */
+  start: number;
+  /** Epoch ms of the Teardown, of the end of the keepalive window, of the eviction or of the stop. */
+  end: number;
+  durationMs: number;
+  endReason: 'teardown' | 'expired' | 'evicted' | 'stopped';
+  /** Every group joined while it was open, in the order first joined; groupsOmitted beyond 64. */
+  groups: string[];
+  groupsOmitted: number;
+  /** Membership Queries and Multicast Data sent to the gateway: messages and their octets. */
+  packets: number;
+  bytes: number;
+  /** Requests, Membership Updates and the Teardown sent by the gateway. */
+  packetsFromGateway: number;
+  bytesFromGateway: number;
+  /** How it was seen: 'xdp' or 'capture'. */
+  mode: string;
+}
+
+export type AccountingRecord = AmtTunnelUsage | AmtTunnelLifecycle;
+
+/** The id of one tunnel's life: gateway address and port and the time it opened name it. */
+export function tunnelLifecycleId(r: Pick<AmtTunnelLifecycle, 'source' | 'relay' | 'gateway' | 'gatewayPort' | 'start'>): string {
+  return nameBasedUuid(['amt-tunnel-lifecycle', r.source, r.relay, r.gateway, r.gatewayPort, r.start].join('|'));
+}
+
+/** IPv4 + UDP and IPv6 + UDP headers without options: what an AMT message adds on the wire. */
+const OUTER_HEADERS = { 4: 28, 6: 48 } as const;
+
+/**
+ * A tunnel's life as a CDNI usage line (docs/cdni.md): the life is the interval, its one group
+ * when it joined exactly one (else none), octets of the outer IP packets, unsampled, same id.
+ */
+export function lifecycleAsUsage(r: AmtTunnelLifecycle): AmtTunnelUsage {
+  const outer = OUTER_HEADERS[r.gateway.includes(':') ? 6 : 4];
+  return {
+    type: 'amt-tunnel-usage',
+    id: r.id,
+    source: r.source,
+    start: r.start,
+    durationMs: r.durationMs,
+    relay: r.relay,
+    relayAddress: r.relayAddress,
+    gateway: r.gateway,
+    gatewayPort: r.gatewayPort,
+    group: r.groups.length === 1 && r.groupsOmitted === 0 ? r.groups[0]! : null,
+    bytes: r.bytes + r.packets * outer,
+    packets: r.packets,
+    samplingRate: 1,
+  };
+}
 
 /** Namespace of driad's name-based record ids (a random UUID, fixed once). */
 const NAMESPACE = Buffer.from('6f1c2a8e4b7d4e0f9a35c1d2e3f40516', 'hex');

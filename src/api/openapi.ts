@@ -21,7 +21,7 @@ export function openApiDocument(): unknown {
           properties: {
             relay: { type: 'string' },
             source: { type: 'string', description: 'who measured it: gnmi, ipfix, ebpf, prober, ...' },
-            kind: { type: 'string', enum: ['state', 'reachable', 'tunnels', 'bandwidthBps', 'rttMs'] },
+            kind: { type: 'string', enum: ['state', 'reachable', 'tunnels', 'bandwidthBps', 'rttMs', 'packetsPerSecond', 'discoveriesPerSecond', 'requestsPerSecond'] },
             value: { oneOf: [{ type: 'string', enum: ['up', 'degraded', 'down'] }, { type: 'boolean' }, { type: 'number', minimum: 0 }] },
             at: { type: 'number', description: 'epoch ms; default now' },
             maxAgeMs: { type: 'number', description: 'how long it stays true; default health.defaultMaxAgeMs' },

@@ -91,8 +91,8 @@ export function defaultConfig(): Config {
     health: { downAfter: 1, upAfter: 2, minHoldMs: 5000, degradedUtilization: 0.85, fullUtilization: 1, defaultMaxAgeMs: 30_000, silenceIntervals: 3 },
     policy: { sources: [], clients: [], capacityThreshold: 0.9, rttBandMs: 10 },
     ebpf: {
-      // Off by default only because other collectors' tests assert the collector list; on the relay host set it.
-      enabled: false,
+      // On by default: with no linux relay address on a local interface and no amt netdev it stays off and says why.
+      enabled: true,
       mode: 'auto',
       port: 2268,
       loaderPath: new URL('../collectors/ebpf/build/driad-amt-loader', import.meta.url).pathname,
@@ -107,6 +107,7 @@ export function defaultConfig(): Config {
       restartMinMs: 1000,
       restartMaxMs: 30_000,
       maxFailures: 3,
+      tunnelRecords: true,
     },
     doh: {
       enabled: true,

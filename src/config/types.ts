@@ -119,6 +119,8 @@ export interface EbpfConfig {
   restartMaxMs: number;
   /** Consecutive failed runs of a mode before the next mode is tried. */
   maxFailures: number;
+  /** Write one amt-tunnel-lifecycle record per ended tunnel to the accounting spool. */
+  tunnelRecords: boolean;
 }
 
 export type GnmiSubscriptionMode = 'sample' | 'on_change';

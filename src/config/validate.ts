@@ -303,6 +303,7 @@ function ebpfSection(s: Section): EbpfConfig {
     restartMinMs: s.int('restartMinMs', 10, 600_000),
     restartMaxMs: s.int('restartMaxMs', 10, 3_600_000),
     maxFailures: s.int('maxFailures', 1, 1000),
+    tunnelRecords: s.bool('tunnelRecords'),
   };
   if (e.interface !== undefined && !/^[^\s/]{1,15}$/.test(e.interface)) throw new ConfigError('ebpf.interface', `must be an interface name (got ${show(e.interface)})`);
   if (e.restartMaxMs < e.restartMinMs) throw new ConfigError('ebpf.restartMaxMs', `must be at least ebpf.restartMinMs (${e.restartMinMs})`);

@@ -2,15 +2,19 @@
  * A signal is the one way into relay health: a collector (gNMI, IPFIX, eBPF), the RTT prober,
  * or an operator reports one fact about one relay, with when it was true and how long it stays so.
  */
-export type SignalKind = 'state' | 'reachable' | 'tunnels' | 'bandwidthBps' | 'rttMs';
-export const SIGNAL_KINDS: readonly SignalKind[] = ['state', 'reachable', 'tunnels', 'bandwidthBps', 'rttMs'];
+export type SignalKind = 'state' | 'reachable' | 'tunnels' | 'bandwidthBps' | 'rttMs' | 'packetsPerSecond' | 'discoveriesPerSecond' | 'requestsPerSecond';
+export const SIGNAL_KINDS: readonly SignalKind[] = ['state', 'reachable', 'tunnels', 'bandwidthBps', 'rttMs', 'packetsPerSecond', 'discoveriesPerSecond', 'requestsPerSecond'];
 
 export interface Signal {
   relay: string;
   /** Who reported it: 'gnmi', 'ipfix', 'ebpf', 'prober', 'admin', a test... */
   source: string;
   kind: SignalKind;
-  /** state: 'up' | 'degraded' | 'down'; reachable: boolean; the others: a number >= 0. */
+  /**
+   * state: 'up' | 'degraded' | 'down'; reachable: boolean; the others: a number >= 0. bandwidthBps is
+   * bits per second; packetsPerSecond (AMT messages), discoveriesPerSecond (Relay Discovery) and
+   * requestsPerSecond (Request) are per second, averaged over the reporting interval.
+   */
   value: string | number | boolean;
   /** Epoch ms when the fact was observed. */
   at: number;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AMT_FIELDS, formatCdniFile } from '../../src/accounting/cdni.ts';
 import { CdniFileWriter } from '../../src/accounting/cdni-file.ts';
-import { tunnelUsageId, type AmtTunnelUsage } from '../../src/accounting/records.ts';
+import { tunnelLifecycleId, tunnelUsageId, type AmtTunnelLifecycle, type AmtTunnelUsage } from '../../src/accounting/records.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
 import { until } from '../helpers/until.ts';
 import { amtRecordProblems, parseCdniFile } from './cdni-parser.ts';
@@ -93,4 +93,26 @@ test('the file consumer writes completed files from the spool and acknowledges t
   t.is(written.reduce((n, r) => n + Number(r['amt-bytes']), 0), records.reduce((n, r) => n + r.bytes, 0));
   t.is(metrics.get('driad_cdni_records_total'), 25);
   t.is(metrics.get('driad_cdni_files_total'), 3);
+});
+
+test('the file consumer writes an ebpf amt-tunnel-lifecycle record as an amt_tunnel_usage_v1 line (docs/cdni.md, "What each source fills")', async (t) => {
+  const spool = await openSpool(tempDir(), { consumers: ['cdni-file'] });
+  const cdniDir = tempDir('driad-cdni-');
+  const life = (gateway: string, groups: string[]): AmtTunnelLifecycle => {
+    const key = { source: 'ebpf', relay: 'gateway', gateway, gatewayPort: 40000, start: 1_700_000_000_000 };
+    return { type: 'amt-tunnel-lifecycle', id: tunnelLifecycleId(key), ...key, relayAddress: gateway.includes(':') ? '2001:db8::10' : '192.0.2.10', end: 1_700_000_090_500, durationMs: 90_500, endReason: 'teardown', groups, groupsOmitted: 0, packets: 10, bytes: 13_000, packetsFromGateway: 3, bytesFromGateway: 120, mode: 'xdp' };
+  };
+  const records = [life('198.51.100.9', ['232.1.1.1']), life('2001:db8:100::9', ['ff3e::8000:1', 'ff3e::8000:2'])];
+  for (const r of records) await spool.append(r as never);
+  const writer = new CdniFileWriter({ directory: cdniDir, rotateMs: 100, maxRecords: 10, claimedOrigin: 'test', consumer: spool.consumer('cdni-file'), log: capturingLogger().log, metrics: new Metrics() });
+  await writer.start();
+  t.true(await until(async () => spool.consumer('cdni-file').acked === 2, 5000));
+  await writer.stop();
+  await spool.close();
+  const [file] = readdirSync(cdniDir).filter((n) => n.endsWith('.cdni'));
+  const [v4, v6] = parseCdniFile(readFileSync(join(cdniDir, file!))).groups[0]!.records;
+  for (const r of [v4, v6]) t.deepEqual(amtRecordProblems(r!), []);
+  t.like(v4, { date: '2023-11-14', time: '22:14:50.500', 'time-taken': '90.5', 's-ip': '192.0.2.10', 's-hostname': 'gateway', 'amt-gw-ip': '198.51.100.9', 'amt-gw-port': '40000', 'amt-group': '232.1.1.1', 'amt-bytes': String(13_000 + 10 * 28), 'amt-packets': '10', 'amt-sampling': '1', 'amt-record-id': records[0]!.id });
+  t.like(v6, { 's-ip': '2001:db8::10', 'amt-group': '-', 'amt-bytes': String(13_000 + 10 * 48), 'amt-record-id': records[1]!.id });
+  t.not(records[0]!.id, records[1]!.id);
 });

@@ -180,3 +180,18 @@ test('silence is noticed on time even while a recovery is held back by minHoldMs
   t.is(h.get('mx')?.state, 'unknown');
   t.true(at - sentAt < 1000, `unknown after ${at - sentAt} ms, not when the hold ended`);
 });
+
+test('rate signals (packets, discoveries, requests per second) are kept and expire like any other, and judge nothing', (t) => {
+  const { h, send, advance } = store();
+  const now = 1_000_000;
+  for (const kind of ['packetsPerSecond', 'discoveriesPerSecond', 'requestsPerSecond'] as const) {
+    t.like(parseSignal({ relay: 'gw', source: 'ebpf', kind, value: 12.5, intervalMs: 1000 }, now, { maxAgeMs: 100, silenceIntervals: 3 }), { kind, value: 12.5, maxAgeMs: 2995 });
+    t.throws(() => parseSignal({ relay: 'gw', source: 'ebpf', kind, value: -1 }, now, { maxAgeMs: 100, silenceIntervals: 3 }), { message: `value of a ${kind} signal must be a number >= 0` });
+    send({ kind, value: 1_000_000, source: 'ebpf' });
+  }
+  // A million of each per second: a rate alone neither degrades nor downs a relay.
+  t.like(h.get('mx'), { state: 'up', source: 'signals', reason: '3 fresh signals' });
+  t.deepEqual(h.signals('mx').map((s) => s.kind), ['packetsPerSecond', 'discoveriesPerSecond', 'requestsPerSecond']);
+  advance(3000);
+  t.true(h.signals('mx').every((s) => s.stale), 'stale after their maxAgeMs');
+});

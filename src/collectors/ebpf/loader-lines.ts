@@ -10,10 +10,12 @@ export interface LoaderState {
   snapshots: number;
   evicted: number;
   lastLineAt: number | null;
+  /** `at` of the latest snapshot line: the time the table's counters are as of. */
+  lastSnapshotAt: number | null;
 }
 
 export function newLoaderState(): LoaderState {
-  return { ready: null, stats: {}, snapshots: 0, evicted: 0, lastLineAt: null };
+  return { ready: null, stats: {}, snapshots: 0, evicted: 0, lastLineAt: null, lastSnapshotAt: null };
 }
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -55,6 +57,8 @@ export function applyLoaderLine(table: TunnelTable, state: LoaderState, line: Li
   switch (line.type) {
     case 'ready':
       state.ready = line;
+      // A new loader run: its counters start from zero.
+      table.countersRestarted();
       return true;
     case 'request':
     case 'update':
@@ -101,10 +105,13 @@ export function applyLoaderLine(table: TunnelTable, state: LoaderState, line: Li
     }
     case 'gone':
       if (typeof line.address !== 'string' || typeof line.port !== 'number') return false;
-      table.remove({ address: line.address, port: line.port });
+      table.remove({ address: line.address, port: line.port }, now);
       return true;
     case 'snapshot':
       state.snapshots++;
+      state.lastSnapshotAt = at;
+      // The snapshot's gateway lines came before it: tunnels that ended since the last one now have their counters.
+      table.settle();
       state.evicted = num(line.evicted);
       if (typeof line.stats === 'object' && line.stats !== null) {
         state.stats = Object.fromEntries(Object.entries(line.stats as Line).map(([k, v]) => [k, num(v)]));

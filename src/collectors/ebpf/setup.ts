@@ -1,6 +1,7 @@
 // The eBPF collector: picks a mode (xdp, capture, kernel, off), runs it, keeps it running, and
 // turns the tunnel table and the kernel's view into signals for the Linux relay. See README.md.
 import { existsSync } from 'node:fs';
+import { SpoolRefused } from '../../accounting/spool.ts';
 import type { EbpfConfig, RelayConfig } from '../../config/types.ts';
 import { LINKTYPE, PcapReader } from '../../capture/pcap.ts';
 import type { Collector, CollectorContext, CollectorDefinition, CollectorStatus, SessionStatus } from '../context.ts';
@@ -10,7 +11,9 @@ import { interfaceHolding, listAddresses } from './interfaces.ts';
 import { readKernelView, relayDevices, type AmtDevice } from './kernel-view.ts';
 import { LineBatcher } from './line-batcher.ts';
 import { applyLoaderLine, newLoaderState, type LoaderState } from './loader-lines.ts';
-import { KINDS, TunnelTable } from './tunnel-table.ts';
+import { RateMeter, type Rates } from './rates.ts';
+import { lifecycleRecord } from './tunnel-records.ts';
+import { KINDS, TunnelTable, type TunnelLife } from './tunnel-table.ts';
 
 export type EbpfMode = 'xdp' | 'capture' | 'kernel' | 'off';
 export const MODES: readonly EbpfMode[] = ['xdp', 'capture', 'kernel', 'off'];
@@ -25,6 +28,8 @@ const LOADER_EXIT: Record<number, string> = {
 };
 
 const LOG_INTERVAL_MS = 10_000;
+/** amt-tunnel-lifecycle records handed to the spool and not yet written; beyond this they are dropped (counted). */
+const MAX_RECORDS_IN_FLIGHT = 10_000;
 
 export const ebpfCollector: CollectorDefinition<EbpfConfig> = {
   name: 'ebpf',
@@ -51,6 +56,19 @@ export function loaderExitReason(code: number | null, stderr: string): string | 
   return message ? `${reason}: ${message}` : reason;
 }
 
+/** What /api/v1/relays shows of this collector (README.md, "The collector"). */
+export interface EbpfStatus extends CollectorStatus {
+  /** modeReason, one entry per mode passed over. */
+  modeReasons: string[];
+  /** Active tunnels by gateway address and port, by address alone (the kernel's key), and entries kept. */
+  tunnels: { active: number; activeAddresses: number; entries: number };
+  /** The latest rates sent as signals (null before two samples). */
+  rates: (Rates & { at: number }) | null;
+  /** amt-tunnel-lifecycle records handed to the spool. */
+  tunnelRecords: { spooled: number; refused: number; lastRefusal: string | null };
+  kernel: Array<Pick<AmtDevice, 'name' | 'mode' | 'up' | 'maxTunnels' | 'relayPort' | 'local' | 'discovery'>>;
+}
+
 export class EbpfTracker implements Collector {
   readonly #ctx: CollectorContext<EbpfConfig>;
   readonly #cfg: EbpfConfig;
@@ -69,6 +87,11 @@ export class EbpfTracker implements Collector {
   #stopped = false;
   #unsubscribe: () => void = () => {};
   readonly #lastLog = new Map<string, number>();
+  readonly #rates = new RateMeter();
+  #lastRates: (Rates & { at: number }) | null = null;
+  /** Records on their way to the spool: stop() waits for them. */
+  readonly #accounting = new Set<Promise<void>>();
+  readonly #records = { spooled: 0, refused: 0, lastRefusal: null as string | null };
   readonly #session: SessionStatus = {
     relay: null,
     target: '',
@@ -85,7 +108,7 @@ export class EbpfTracker implements Collector {
   constructor(ctx: CollectorContext<EbpfConfig>) {
     this.#ctx = ctx;
     this.#cfg = ctx.config;
-    this.table = new TunnelTable({ idleMs: this.#cfg.tunnelIdleMs, maxEntries: this.#cfg.maxEntries });
+    this.table = new TunnelTable({ idleMs: this.#cfg.tunnelIdleMs, maxEntries: this.#cfg.maxEntries, onEnd: (life) => this.#tunnelEnded(life) });
     this.#metrics();
   }
 
@@ -123,6 +146,7 @@ export class EbpfTracker implements Collector {
 
   async #reselect(): Promise<void> {
     await this.#leaveMode();
+    this.table.endAll(this.#ctx.clock.now());
     this.table.clear();
     this.#skipped.length = 0;
     await this.#select();
@@ -133,7 +157,13 @@ export class EbpfTracker implements Collector {
     const candidates = this.#cfg.relay ? this.#ctx.relays.relays().filter((r) => r.name === this.#cfg.relay) : this.#ctx.relays.relays().filter((r) => r.kind === 'linux');
     this.#relay = candidates[0] ?? null;
     this.#iface = this.#cfg.interface ?? null;
-    if (!this.#iface && candidates.length > 0) {
+    if (!this.#relay) {
+      // Nothing to watch: no command is run, nothing attached.
+      this.#devices = [];
+      await this.#enter(['off'], 0, 'no linux relay configured');
+      return;
+    }
+    if (!this.#iface) {
       const listing = await listAddresses(this.#cfg.ipCommand).catch((err: Error) => {
         this.#logOnce('ip', `cannot list addresses: ${err.message}`);
         return null;
@@ -148,18 +178,25 @@ export class EbpfTracker implements Collector {
       }
     }
     await this.#refreshKernel();
+    // The kernel relay's own link carries its tunnels when its address is not local (behind a NAT).
+    const link = relayDevices(this.#devices).find((d) => d.link)?.link;
+    if (!this.#iface && link) this.#iface = link;
+    this.#selectedWithDevices = relayDevices(this.#devices).length > 0;
     const order: EbpfMode[] = this.#cfg.mode === 'auto' ? [...MODES] : [this.#cfg.mode, 'off'];
     await this.#enter(order, 0);
   }
 
+  #selectedWithDevices = false;
+
   #noInterfaceReason(): string {
     if (!this.#relay) return 'no linux relay configured';
-    return `no interface holds ${[this.#relay.ipv4, this.#relay.ipv6].filter(Boolean).join(' or ')} (set ebpf.interface)`;
+    return `no interface holds ${[this.#relay.ipv4, this.#relay.ipv6].filter(Boolean).join(' or ')} and no amt relay netdev names its link (set ebpf.interface)`;
   }
 
-  async #enter(order: EbpfMode[], i: number): Promise<void> {
+  async #enter(order: EbpfMode[], i: number, offReason?: string): Promise<void> {
     if (this.#stopped) return;
     const mode = order[i] ?? 'off';
+    if (offReason) this.#skipped.push(offReason);
     const skip = (why: string) => {
       this.#skipped.push(`${mode}: ${why}`);
       return this.#enter(order, i + 1);
@@ -179,14 +216,22 @@ export class EbpfTracker implements Collector {
       default:
         break;
     }
-    this.#setMode(mode, this.#iface ?? relayDevices(this.#devices)[0]?.name ?? '');
+    this.#setMode(mode, mode === 'kernel' ? relayDevices(this.#devices)[0]!.name : (this.#iface ?? relayDevices(this.#devices)[0]?.name ?? ''));
     if (mode === 'xdp' || mode === 'capture') this.#spawn(order, i);
     if (mode === 'kernel') this.#setConnected(relayDevices(this.#devices).some((d) => d.up));
-    if (mode === 'off') this.#ctx.log.warn(`ebpf: off (${this.#skipped.join('; ')})`);
+    // Off is the expected state of a machine that is no relay (the zero-config default): a warning only when a mode was asked for.
+    if (mode === 'off') this.#ctx.log[this.#cfg.mode === 'auto' ? 'info' : 'warn'](`ebpf: off (${this.#skipped.join('; ')})`);
     else this.#ctx.log.info(`ebpf: mode ${mode} on ${this.#session.target}${this.#skipped.length ? ` (${this.#skipped.join('; ')})` : ''}`);
   }
 
   #setMode(mode: EbpfMode, target: string): void {
+    const now = this.#ctx.clock.now();
+    // Loader counters come with snapshots: an ended tunnel waits for the next one; a capture counts at once.
+    this.table.deferEnds = mode === 'xdp';
+    if (mode !== 'xdp') this.table.settle();
+    if (mode !== 'xdp' && mode !== 'capture') this.table.endAll(now);
+    this.#rates.reset();
+    this.#lastRates = null;
     this.#mode = mode;
     this.#session.mode = mode;
     this.#session.target = target;
@@ -258,6 +303,8 @@ export class EbpfTracker implements Collector {
     this.#run = run;
     void run.exited.then(({ code, signal, stderr, spawnError }) => {
       finish();
+      // No later snapshot of this run will bring counters for tunnels that ended in it.
+      this.table.settle();
       if (this.#run === run) this.#run = null;
       if (this.#stopped || this.#leaving.has(run)) return;
       this.#setConnected(false);
@@ -316,9 +363,16 @@ export class EbpfTracker implements Collector {
   }
 
   async #tick(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#relay) return;
     await this.#refreshKernel();
+    if (this.#stopped) return;
     if (this.#mode === 'kernel') this.#setConnected(relayDevices(this.#devices).some((d) => d.up));
+    if (this.#mode === 'off' && this.#cfg.mode === 'auto' && !this.#selectedWithDevices && relayDevices(this.#devices).length > 0) {
+      // An amt relay netdev appeared since the selection (the module loaded, the relay was set up): select again.
+      void this.#reselect();
+      return;
+    }
+    this.table.expire(this.#ctx.clock.now());
     this.#signals();
   }
 
@@ -331,6 +385,16 @@ export class EbpfTracker implements Collector {
     const down = devices.filter((d) => !d.up);
     const tracking = (this.#mode === 'xdp' || this.#mode === 'capture') && this.#session.connected;
     if (tracking) this.#ctx.signal({ relay, kind: 'tunnels', value: this.table.active(now).tunnels, at: now, intervalMs });
+    // Counters are as of the loader's latest snapshot in xdp mode, as of now in a capture.
+    const countersAt = this.#mode === 'xdp' ? this.#loaderState.lastSnapshotAt : now;
+    const rates = tracking && countersAt !== null ? this.#rates.sample(this.table.seen, countersAt) : null;
+    if (rates) {
+      this.#lastRates = { ...rates, at: now };
+      this.#ctx.signal({ relay, kind: 'bandwidthBps', value: rates.bandwidthBps, at: now, intervalMs });
+      this.#ctx.signal({ relay, kind: 'packetsPerSecond', value: rates.packetsPerSecond, at: now, intervalMs });
+      this.#ctx.signal({ relay, kind: 'discoveriesPerSecond', value: rates.discoveriesPerSecond, at: now, intervalMs });
+      this.#ctx.signal({ relay, kind: 'requestsPerSecond', value: rates.requestsPerSecond, at: now, intervalMs });
+    }
     if (devices.length > 0) {
       const reachable = down.length === 0;
       this.#ctx.signal({ relay, kind: 'reachable', value: reachable, at: now, intervalMs, ...(reachable ? {} : { reason: `amt device ${down[0]!.name} is ${down[0]!.operstate}` }) });
@@ -344,17 +408,18 @@ export class EbpfTracker implements Collector {
     }
   }
 
-  status(): CollectorStatus {
+  status(): EbpfStatus {
     const now = this.#ctx.clock.now();
     const active = this.table.active(now);
-    const status = {
+    const status: EbpfStatus = {
       collector: 'ebpf',
       mode: this.#mode,
       ...(this.#skipped.length ? { modeReason: this.#skipped.join('; ') } : {}),
-      /** modeReason, one entry per mode passed over. */
       modeReasons: [...this.#skipped],
       sessions: [{ ...this.#session }],
       tunnels: { active: active.tunnels, activeAddresses: active.addresses, entries: this.table.size },
+      rates: this.#lastRates,
+      tunnelRecords: { ...this.#records },
       kernel: this.#devices.map((d) => ({ name: d.name, mode: d.mode, up: d.up, maxTunnels: d.maxTunnels, relayPort: d.relayPort, local: d.local, discovery: d.discovery })),
     };
     return status;
@@ -379,6 +444,41 @@ export class EbpfTracker implements Collector {
     this.#unsubscribe();
     if (this.#signalTimer) clearInterval(this.#signalTimer);
     await this.#leaveMode();
+    this.table.endAll(this.#ctx.clock.now());
+    await Promise.all([...this.#accounting]);
+  }
+
+  /** The accounting sink of the tunnel table: one amt-tunnel-lifecycle record per ended tunnel, into the spool. */
+  #tunnelEnded(life: TunnelLife): void {
+    const m = this.#ctx.metrics;
+    m.counter('driad_ebpf_tunnels_ended_total', 'AMT tunnels that ended, by why: teardown, expired (keepalive), evicted, stopped', { reason: life.reason }).inc();
+    const relay = this.#relay;
+    if (!this.#cfg.tunnelRecords || !relay) return;
+    if (this.#accounting.size >= MAX_RECORDS_IN_FLIGHT) {
+      // The spool is not keeping up (a flood of Requests from spoofed addresses ends in evictions): memory stays bounded.
+      this.#records.refused++;
+      this.#records.lastRefusal = `backlog: ${MAX_RECORDS_IN_FLIGHT} records already on their way to the spool`;
+      m.counter('driad_ebpf_tunnel_records_total', 'amt-tunnel-lifecycle records for the accounting spool, by result', { result: 'dropped' }).inc();
+      this.#logOnce('record-backlog', `tunnel record dropped: ${MAX_RECORDS_IN_FLIGHT} already on their way to the spool`);
+      return;
+    }
+    const record = lifecycleRecord(life, relay, this.#mode);
+    const done = this.#ctx.account(record).then(
+      () => {
+        this.#records.spooled++;
+        m.counter('driad_ebpf_tunnel_records_total', 'amt-tunnel-lifecycle records for the accounting spool, by result', { result: 'spooled' }).inc();
+      },
+      (err: Error) => {
+        const reason = err instanceof SpoolRefused ? err.reason : 'error';
+        this.#records.refused++;
+        this.#records.lastRefusal = `${reason}: ${err.message}`;
+        m.counter('driad_ebpf_tunnel_records_total', 'amt-tunnel-lifecycle records for the accounting spool, by result', { result: 'refused' }).inc();
+        // Accounting off is a setting, not a fault: counted, logged once in a while at most.
+        this.#logOnce(`record-${reason}`, `tunnel record not spooled (${reason}): ${err.message}`);
+      },
+    );
+    this.#accounting.add(done);
+    void done.finally(() => this.#accounting.delete(done));
   }
 
   #metrics(): void {
@@ -403,6 +503,11 @@ export class EbpfTracker implements Collector {
     );
     m.gauge('driad_ebpf_kernel_max_tunnels', 'max_tunnels of the amt relay netdevs', () => this.#devices.map((d) => [{ device: d.name }, d.maxTunnels ?? 0]));
     m.gauge('driad_ebpf_kernel_up', '1 while the amt netdev is up', () => this.#devices.map((d) => [{ device: d.name }, d.up ? 1 : 0]));
+    m.gauge('driad_ebpf_rate', 'Rates of the watched relay over the last signal interval: bandwidthBps, packetsPerSecond, discoveriesPerSecond, requestsPerSecond', () => {
+      const r = this.#lastRates;
+      const relay = this.#relay?.name ?? '';
+      return r ? (['bandwidthBps', 'packetsPerSecond', 'discoveriesPerSecond', 'requestsPerSecond'] as const).map((rate) => [{ relay, rate }, r[rate]]) : [];
+    });
   }
 }
 

@@ -20,6 +20,45 @@ export interface Gateway {
   port: number;
 }
 
+/** Why a tunnel ended: a Teardown naming it, no Request or Update within the keepalive window, its entry evicted, or tracking stopped. */
+export type TunnelEndReason = 'teardown' | 'expired' | 'evicted' | 'stopped';
+
+/** Packets and bytes of the message kinds that belong to a tunnel (not Discovery and Advertisement, which come before it). */
+export interface TunnelTraffic {
+  /** Membership Queries and Multicast Data sent to the gateway. */
+  toGateway: { packets: number; bytes: number };
+  /** Requests, Membership Updates and the Teardown sent by the gateway. */
+  fromGateway: { packets: number; bytes: number };
+}
+
+/** One tunnel from the message that opened it (normally its Request) to its end: what the sink gets. */
+export interface TunnelLife extends TunnelTraffic {
+  gateway: Gateway;
+  start: number;
+  end: number;
+  reason: TunnelEndReason;
+  /** Every group joined while it was open, in the order first joined (at most MAX_LIFE_GROUPS). */
+  groups: string[];
+  /** Groups joined beyond MAX_LIFE_GROUPS, not listed. */
+  groupsOmitted: number;
+}
+
+/** Where ended tunnels go (the collector's accounting sink, see README.md "Tunnel records"). */
+export type TunnelEndSink = (life: TunnelLife) => void;
+
+export const MAX_LIFE_GROUPS = 64;
+
+interface OpenLife extends TunnelTraffic {
+  start: number;
+  groups: Set<string>;
+  groupsOmitted: number;
+  /** Set once ended; with deferred ends it waits here for the counters of the next snapshot. */
+  ended: { at: number; reason: TunnelEndReason } | null;
+}
+
+const TO_GATEWAY = new Set<Kind>(['query', 'data']);
+const FROM_GATEWAY = new Set<Kind>(['request', 'update', 'teardown']);
+
 export interface TunnelEntry extends Gateway {
   firstSeen: number;
   lastSeen: number;
@@ -33,6 +72,8 @@ export interface TunnelEntry extends Gateway {
   leaves: number;
   counters: Counters;
   deviations: { kernelShapedRequests: number; kernelShapedQueries: number; nonceMismatches: number };
+  /** The tunnel now open (or ended and not yet handed to the sink), with its traffic. */
+  life?: OpenLife | null;
 }
 
 /** One message a tunnel sent or received, as either path sees it. */
@@ -56,6 +97,8 @@ export interface TableOptions {
   idleMs?: number;
   /** Entries kept at most; the least recently seen goes first. */
   maxEntries?: number;
+  /** Gets every tunnel that ended (teardown, expiry, eviction, stop). */
+  onEnd?: TunnelEndSink;
 }
 
 const key = (g: Gateway): string => `${g.address}|${g.port}`;
@@ -71,10 +114,24 @@ export class TunnelTable {
   evicted = 0;
   /** Packets seen but not AMT (capture path), by reason. */
   readonly malformed = new Map<string, number>();
+  /**
+   * Every message counted since the table was made, never decreasing: rates are its differences.
+   * A loader snapshot that shows an entry's counter lower than before (a new loader, or the BPF
+   * map evicted and re-created the entry between snapshots) adds its new value: counted from zero.
+   */
+  readonly seen: Counters = zeroCounters();
+  /**
+   * Hold ended tunnels until settle() (the loader's next snapshot), so the counters of their last
+   * messages, which come with the snapshot, are theirs. Off for a capture: counted as they come.
+   */
+  deferEnds = false;
+  readonly #onEnd: TunnelEndSink | undefined;
+  readonly #pending = new Set<TunnelEntry>();
 
   constructor(o: TableOptions = {}) {
     this.idleMs = o.idleMs ?? DEFAULT_IDLE_MS;
     this.maxEntries = o.maxEntries ?? 100_000;
+    this.#onEnd = o.onEnd;
   }
 
   get size(): number {
@@ -90,6 +147,7 @@ export class TunnelTable {
     } else {
       if (this.#entries.size >= this.maxEntries) {
         const oldest = this.#entries.keys().next().value as string;
+        this.#endEvicted(this.#entries.get(oldest)!, at);
         this.#entries.delete(oldest);
         this.evicted++;
       }
@@ -114,13 +172,84 @@ export class TunnelTable {
     return e;
   }
 
-  /** A message from a capture: counted, and its lifecycle applied. */
+  /** A message from a capture: counted, and its lifecycle applied (a Request counts in the tunnel it opens, a Teardown in the one it ends). */
   observe(o: Observation): void {
     const e = this.#entry(o.gateway, o.at);
+    if (o.kind === 'query' && o.kernelShaped) e.deviations.kernelShapedQueries++;
+    if (o.kind !== 'teardown') this.#lifecycle(e, o);
     e.counters[o.kind].packets++;
     e.counters[o.kind].bytes += o.bytes;
-    if (o.kind === 'query' && o.kernelShaped) e.deviations.kernelShapedQueries++;
-    this.#lifecycle(e, o);
+    this.#count(e, o.kind, 1, o.bytes);
+    if (o.kind === 'teardown') this.#lifecycle(e, o);
+  }
+
+  #count(e: TunnelEntry, kind: Kind, packets: number, bytes: number): void {
+    this.seen[kind].packets += packets;
+    this.seen[kind].bytes += bytes;
+    const life = e.life;
+    if (!life) return;
+    const into = TO_GATEWAY.has(kind) ? life.toGateway : FROM_GATEWAY.has(kind) ? life.fromGateway : null;
+    if (!into) return;
+    into.packets += packets;
+    into.bytes += bytes;
+  }
+
+  /** Opens a tunnel on the entry, first ending one that expired unnoticed or waits for its counters. */
+  #open(e: TunnelEntry, at: number): void {
+    if (e.life && !e.life.ended && !this.isActive(e, at)) this.#end(e, e.activeUntil, 'expired');
+    if (e.life?.ended) this.#emit(e);
+    if (e.life) return;
+    e.life = { start: at, groups: new Set(), groupsOmitted: 0, ended: null, toGateway: { packets: 0, bytes: 0 }, fromGateway: { packets: 0, bytes: 0 } };
+  }
+
+  #end(e: TunnelEntry, at: number, reason: TunnelEndReason): void {
+    const life = e.life;
+    if (!life || life.ended) return;
+    life.ended = { at: Math.max(at, life.start), reason };
+    if (this.deferEnds) this.#pending.add(e);
+    else this.#emit(e);
+  }
+
+  #emit(e: TunnelEntry): void {
+    const life = e.life;
+    e.life = null;
+    this.#pending.delete(e);
+    if (!life?.ended) return;
+    this.#onEnd?.({
+      gateway: { address: e.address, port: e.port },
+      start: life.start,
+      end: life.ended.at,
+      reason: life.ended.reason,
+      groups: [...life.groups],
+      groupsOmitted: life.groupsOmitted,
+      toGateway: { ...life.toGateway },
+      fromGateway: { ...life.fromGateway },
+    });
+  }
+
+  #endEvicted(e: TunnelEntry, at: number): void {
+    if (e.life && !e.life.ended) this.#end(e, this.isActive(e, at) ? at : e.activeUntil, this.isActive(e, at) ? 'evicted' : 'expired');
+    if (e.life) this.#emit(e);
+  }
+
+  /** Ends the tunnels whose keepalive window has passed, at the moment it passed. */
+  expire(now: number): void {
+    for (const e of this.#entries.values()) {
+      if (e.life && !e.life.ended && !this.isActive(e, now)) this.#end(e, e.activeUntil, 'expired');
+    }
+  }
+
+  /** Hands the ended tunnels held for their counters to the sink (after a loader snapshot). */
+  settle(): void {
+    for (const e of [...this.#pending]) this.#emit(e);
+  }
+
+  /** Ends every open tunnel (tracking stops or changes mode) and hands them all to the sink. */
+  endAll(now: number, reason: TunnelEndReason = 'stopped'): void {
+    for (const e of this.#entries.values()) {
+      if (e.life && !e.life.ended) this.#end(e, this.isActive(e, now) ? now : e.activeUntil, this.isActive(e, now) ? reason : 'expired');
+    }
+    this.settle();
   }
 
   /** A lifecycle event from the loader (its counters come with the snapshots). */
@@ -131,6 +260,7 @@ export class TunnelTable {
   #lifecycle(e: TunnelEntry, o: Observation): void {
     switch (o.kind) {
       case 'request':
+        this.#open(e, o.at);
         e.requestNonce = o.nonce ?? null;
         e.tornDown = false;
         e.activeUntil = Math.max(e.activeUntil, o.at + this.idleMs);
@@ -138,12 +268,17 @@ export class TunnelTable {
         break;
       case 'update':
         if (o.nonce !== undefined && e.requestNonce !== null && o.nonce !== e.requestNonce) e.deviations.nonceMismatches++;
+        this.#open(e, o.at);
         e.tornDown = false;
         e.activeUntil = Math.max(e.activeUntil, o.at + UPDATE_REFRESH_FACTOR * this.idleMs);
         for (const c of o.changes ?? []) {
           if (c.change === 'join') {
             e.groups.add(c.group);
             e.joins++;
+            const life = e.life!;
+            if (life.groups.has(c.group)) continue;
+            if (life.groups.size < MAX_LIFE_GROUPS) life.groups.add(c.group);
+            else life.groupsOmitted++;
           } else {
             e.groups.delete(c.group);
             e.leaves++;
@@ -153,6 +288,7 @@ export class TunnelTable {
       case 'teardown': {
         const target = o.tunnel ? this.#entries.get(key(o.tunnel)) : e;
         const t = target ?? e;
+        this.#end(t, o.at, 'teardown');
         t.tornDown = true;
         t.activeUntil = 0;
         t.groups.clear();
@@ -166,13 +302,31 @@ export class TunnelTable {
   /** A snapshot line of the loader: its counters are the loader's totals since it started. */
   setCounters(g: Gateway, at: number, counters: Partial<Counters>, deviations: Partial<TunnelEntry['deviations']>): void {
     const e = this.#entry(g, at);
-    for (const k of KINDS) if (counters[k]) e.counters[k] = { ...counters[k] };
+    for (const k of KINDS) {
+      const next = counters[k];
+      if (!next) continue;
+      const was = e.counters[k];
+      // Lower than before: the counter started again from zero, so all of it is new.
+      const packets = next.packets >= was.packets ? next.packets - was.packets : next.packets;
+      const bytes = next.bytes >= was.bytes && next.packets >= was.packets ? next.bytes - was.bytes : next.bytes;
+      e.counters[k] = { ...next };
+      if (packets > 0 || bytes > 0) this.#count(e, k, packets, bytes);
+    }
     Object.assign(e.deviations, deviations);
   }
 
-  /** The loader's `gone` line: the BPF map evicted the entry. */
-  remove(g: Gateway): void {
-    if (this.#entries.delete(key(g))) this.evicted++;
+  /** A new loader counts from zero: the next snapshot's counters are all new. */
+  countersRestarted(): void {
+    for (const e of this.#entries.values()) e.counters = zeroCounters();
+  }
+
+  /** The loader's `gone` line: the BPF map evicted the entry (its open tunnel ends as evicted, at `at`). */
+  remove(g: Gateway, at?: number): void {
+    const e = this.#entries.get(key(g));
+    if (!e) return;
+    this.#endEvicted(e, at ?? e.lastSeen);
+    this.#entries.delete(key(g));
+    this.evicted++;
   }
 
   countMalformed(reason: string): void {
@@ -215,7 +369,9 @@ export class TunnelTable {
     return t;
   }
 
+  /** Forgets every entry (their open tunnels are not ended: call endAll first to account them). */
   clear(): void {
     this.#entries.clear();
+    this.#pending.clear();
   }
 }

@@ -15,9 +15,10 @@ function load(yaml: string) {
 
 test('ebpf config: defaults, and every bad value names its key', (t) => {
   const c = load('').ebpf;
-  t.like(c, { enabled: false, mode: 'auto', port: 2268, tunnelIdleMs: 260_000, mapSize: 65_536, maxFailures: 3 });
+  t.like(c, { enabled: true, tunnelRecords: true, mode: 'auto', port: 2268, tunnelIdleMs: 260_000, mapSize: 65_536, maxFailures: 3 });
   t.is(load('ebpf:\n  mode: capture\n  interface: eth1\n').ebpf.interface, 'eth1');
-  t.true(loadConfig({}, { DRIAD_EBPF: 'true' }).ebpf.enabled);
+  t.false(loadConfig({}, { DRIAD_EBPF: 'false' }).ebpf.enabled, 'DRIAD_EBPF=false is an explicit off');
+  t.false(load('ebpf:\n  enabled: false\n').ebpf.enabled);
   const bad: Array<[string, string]> = [
     ['ebpf:\n  mode: bpf\n', 'config error: ebpf.mode: must be one of auto, xdp, capture, kernel, off (got "bpf")'],
     ['ebpf:\n  mapSize: 0\n', 'config error: ebpf.mapSize: must be an integer from 1 to 1048576 (got 0)'],

@@ -1,7 +1,7 @@
 // Mode selection and fallback with stand-ins for the loader (exiting with each of its codes)
 // and the kernel's amt netdev (a recorded `ip -d -j link` answer and a fake sysfs directory).
 import test from 'ava';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loaderExitReason } from '../../../src/collectors/ebpf/setup.ts';
@@ -109,13 +109,14 @@ test('kernel view: the recorded ip -d -j link of an amt relay and its sysfs coun
   t.throws(() => parseAmtLinks('{"not":"an array"}'), { message: /JSON array/ });
 });
 
-test('kernel mode: with no interface for XDP or capture, the amt netdev gives reachable and capacity; down turns the relay unreachable', async (t) => {
+test('kernel mode: when XDP and capture cannot run, the amt netdev gives reachable and capacity; down turns the relay unreachable', async (t) => {
   const fake = fakeIp(readFileSync(join(FIXTURES, 'ip-link-amt.json'), 'utf8'));
-  const { tracker, signals, metrics } = await startTracker(linuxRelay('192.0.2.10'), { ipCommand: fake.ip, sysfsDir: SYSFS });
+  // The fixture's relay netdev names its link eth0: XDP and capture would watch it, so neither may run here.
+  const { tracker, signals, metrics } = await startTracker(linuxRelay('192.0.2.10'), { ipCommand: fake.ip, sysfsDir: SYSFS, loaderPath: '/nonexistent/driad-amt-loader', tcpdumpPath: '/nonexistent/tcpdump' });
   try {
-    t.is(tracker.mode, 'kernel');
+    t.true(await until(async () => tracker.mode === 'kernel', 5000));
     const s = tracker.status() as ReturnType<typeof tracker.status> & { kernel: unknown[] };
-    t.regex(s.modeReason!, /^xdp: no interface holds 192\.0\.2\.10 \(set ebpf\.interface\); capture: no interface holds/);
+    t.is(s.modeReason, 'xdp: loader not built (/nonexistent/driad-amt-loader; scripts/build-native.sh); capture: tcpdump not found');
     t.like(s.sessions[0], { mode: 'kernel', target: 'amt0', connected: true });
     t.like(s.kernel[0], { name: 'amt0', up: true, maxTunnels: 128 });
     t.true(await until(async () => signals.some((x) => x.kind === 'reachable'), 3000));
@@ -130,6 +131,56 @@ test('kernel mode: with no interface for XDP or capture, the amt netdev gives re
     t.true(await until(async () => signals.slice(seen).some((x) => x.kind === 'reachable' && x.value === false), 3000));
     t.like(signals.slice(seen).find((x) => x.value === false), { reason: 'amt device amt0 is DOWN' });
     t.like(tracker.status().sessions[0], { connected: false });
+  } finally {
+    await tracker.stop();
+  }
+});
+
+test('zero config: an amt relay netdev whose address is not local names the interface to watch, its link', async (t) => {
+  const fake = fakeIp(readFileSync(join(FIXTURES, 'ip-link-amt.json'), 'utf8'));
+  // A stand-in loader that records its arguments, so nothing is attached to this machine's eth0.
+  const dir = mkdtempSync(join(tmpdir(), 'driad-fake-loader-'));
+  const loader = join(dir, 'driad-amt-loader');
+  writeFileSync(loader, `#!/bin/sh\necho "$@" > '${join(dir, 'args')}'\necho 'driad-amt-loader: attach-failed: stand-in' >&2\nexit 6\n`);
+  chmodSync(loader, 0o755);
+  const { tracker } = await startTracker(linuxRelay('198.51.100.200'), { ipCommand: fake.ip, sysfsDir: SYSFS, loaderPath: loader, tcpdumpPath: '/nonexistent/tcpdump' });
+  try {
+    t.true(await until(async () => tracker.mode === 'kernel', 5000));
+    t.is(tracker.status().modeReason, 'xdp: attach failed: stand-in; capture: tcpdump not found');
+    t.regex(readFileSync(join(dir, 'args'), 'utf8'), /^--ifname eth0 --port 2268 /);
+    t.like(tracker.status().sessions[0], { mode: 'kernel', target: 'amt0' });
+  } finally {
+    await tracker.stop();
+  }
+});
+
+test('zero config: off for want of anything to watch, then an amt relay netdev appears: selected again, kernel mode', async (t) => {
+  const fake = fakeIp('[]');
+  const { tracker } = await startTracker(linuxRelay('192.0.2.10'), { ipCommand: fake.ip, sysfsDir: SYSFS, loaderPath: '/nonexistent/driad-amt-loader', tcpdumpPath: '/nonexistent/tcpdump' });
+  try {
+    t.is(tracker.mode, 'off');
+    t.regex(tracker.status().modeReason!, /kernel: no amt relay netdev/);
+    writeFileSync(fake.links, readFileSync(join(FIXTURES, 'ip-link-amt.json')));
+    t.true(await until(async () => tracker.mode === 'kernel', 5000));
+    t.like(tracker.status().sessions[0], { mode: 'kernel', target: 'amt0', connected: true });
+  } finally {
+    await tracker.stop();
+  }
+});
+
+test('zero config: with no linux relay nothing runs, and the reason says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'driad-fake-ip-'));
+  const ip = join(dir, 'ip');
+  writeFileSync(ip, `#!/bin/sh\necho "$@" >> '${join(dir, 'ran')}'\nexit 1\n`);
+  chmodSync(ip, 0o755);
+  const { tracker, signals } = await startTracker({ ...linuxRelay('192.0.2.10'), kind: 'juniper', name: 'mx' }, { ipCommand: ip, loaderPath: '/nonexistent/driad-amt-loader' });
+  try {
+    t.is(tracker.mode, 'off');
+    t.is(tracker.status().modeReason, 'no linux relay configured');
+    t.like(tracker.status().sessions[0], { relay: null, connected: false });
+    await new Promise((r) => setTimeout(r, 500));
+    t.deepEqual(signals, []);
+    t.false(existsSync(join(dir, 'ran')), 'not even ip was run');
   } finally {
     await tracker.stop();
   }

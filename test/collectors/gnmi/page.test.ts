@@ -18,7 +18,7 @@ browserTest(`operator page: the collectors section shows each gNMI session, its 
   t.is(await row.getByTestId('session-name').textContent(), 'gnmi · mx');
   t.is(await row.getByTestId('session-target').textContent(), d.mx.address);
   await page.locator('[data-testid="session-row"] [data-testid="session-mode"]', { hasText: 'stream · synced' }).waitFor({ timeout: WAIT });
-  t.regex((await page.getByTestId('collectors-mode').textContent()) ?? '', /^gnmi: stream, 1 session$/);
+  t.regex((await page.getByTestId('collectors-mode').textContent()) ?? '', /^gnmi: stream, 1 session( · |$)/);
 
   await d.mx.fail('reject-auth');
   await d.mx.fail('end-stream');

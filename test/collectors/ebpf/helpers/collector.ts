@@ -2,7 +2,7 @@
 // sends collected, as src/collectors/index.ts would wire it.
 import { defaultConfig } from '../../../../src/config/defaults.ts';
 import type { EbpfConfig, RelayConfig } from '../../../../src/config/types.ts';
-import type { CollectorSignal } from '../../../../src/collectors/context.ts';
+import type { CollectorContext, CollectorSignal } from '../../../../src/collectors/context.ts';
 import { EbpfTracker } from '../../../../src/collectors/ebpf/setup.ts';
 import { BadInputReporter } from '../../../../src/telemetry/bad-input.ts';
 import { silentLogger } from '../../../../src/telemetry/log.ts';
@@ -14,7 +14,14 @@ export function linuxRelay(ipv4: string): RelayConfig {
   return { name: 'gateway', kind: 'linux', ipv4, precedence: 20, discoveryOptional: false, state: 'up', maxTunnels: 1000, origin: 'config' };
 }
 
-export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfig>) {
+export interface TrackerDeps {
+  /** The accounting sink; default: refuses every record. */
+  account?: CollectorContext<EbpfConfig>['account'];
+  /** Epoch ms; default Date.now. */
+  now?: () => number;
+}
+
+export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfig>, deps: TrackerDeps = {}) {
   const listeners = new Set<(r: readonly RelayConfig[]) => void>();
   let relays = [relay];
   const signals: CollectorSignal[] = [];
@@ -31,12 +38,11 @@ export async function startTracker(relay: RelayConfig, config: Partial<EbpfConfi
       },
     },
     signal: (s) => signals.push(s),
-    // The ebpf collector writes no accounting records yet.
-    account: () => Promise.reject(new Error('no accounting spool in this test')),
+    account: deps.account ?? (() => Promise.reject(new Error('no accounting spool in this test'))),
     log,
     metrics,
     badInput: new BadInputReporter(log, metrics, 1000),
-    clock: { now: Date.now },
+    clock: { now: deps.now ?? Date.now },
   });
   await tracker.start();
   /** Replaces the relay set, as a reload would. */
