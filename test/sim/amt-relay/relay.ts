@@ -143,7 +143,7 @@ export async function startAmtRelaySim(o: AmtRelayOptions = {}): Promise<AmtRela
     const v4 = !group.includes(':');
     for (let i = 0; i < (o.data?.packets ?? 0); i++) {
       const payload = Buffer.alloc(o.data!.bytes, i & 0xff);
-      const packet = udpPacket({ source: source ?? (v4 ? '198.51.100.1' : '2001:db8:100::1'), destination: group, sourcePort: 5000, destinationPort: 5001, payload });
+      const packet = udpPacket({ source: source ?? (v4 ? '198.51.100.1' : '2001:db8:100::1'), destination: group, sourcePort: 60000, destinationPort: 60001, payload });
       const m: AmtMessage = { type: 'multicast-data', packet };
       forwarded++;
       reply(m, r, encodeAmt(m));
