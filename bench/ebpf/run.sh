@@ -98,7 +98,7 @@ start_collector() {
   taskset -c "$SERVER_CPU" ip netns exec "$NS_RELAY" node "$BENCH/collector.ts" "$RELAY_IP" "$1" >"$log" 2>&1 &
   COLLECTOR_PID=$!
   local deadline=$((SECONDS + 30))
-  until grep -q '^ready ' "$log"; do
+  until grep -qs '^ready ' "$log"; do
     kill -0 "$COLLECTOR_PID" 2>/dev/null || { cat "$log" >&2; die "the collector ($1) exited"; }
     [ "$SECONDS" -lt "$deadline" ] || { cat "$log" >&2; die "the collector ($1) did not start within 30 s"; }
     sleep 0.1
