@@ -104,10 +104,13 @@ start_collector() {
     sleep 0.1
   done
   # The loader or tcpdump it started, on the collector's core too.
-  local child
-  child=$(awk '/^ready / {print $4}' "$log")
-  [ -n "$child" ] && taskset -apc "$SERVER_CPU" "$child" >/dev/null 2>&1 || true
+  CHILD_PID=$(awk '/^ready / {print $4}' "$log")
+  [ -n "$CHILD_PID" ] && taskset -apc "$SERVER_CPU" "$CHILD_PID" >/dev/null 2>&1 || true
 }
+CHILD_PID=
+CLK_TCK=$(getconf CLK_TCK)
+# utime + stime of processes still running, in ticks.
+cpu_of() { local p t=0; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
 stop_collector() {
   kill -TERM "$COLLECTOR_PID" 2>/dev/null || true
   wait "$COLLECTOR_PID" 2>/dev/null || true
@@ -123,12 +126,14 @@ measure() {
     xdp | capture) start_collector "$mode" "$round" ;;
   esac
   [ "$mode" = none ] || [ "$mode" = capture ] || [ -n "$(xdp_prog_id)" ] || die "$mode: no XDP program on $IF_RELAY"
-  local u0 u1 c0 c1
+  local u0 u1 c0 c1 p0=0 p1=0
   u0=$(udp_in)
   c0=$(cpu_ticks "$CLIENT_CPU")
+  [ -n "$COLLECTOR_PID" ] && p0=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID")
   send "$STEP_SECONDS" "$base.sent"
   u1=$(udp_in)
   c1=$(cpu_ticks "$CLIENT_CPU")
+  [ -n "$COLLECTOR_PID" ] && p1=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID")
   if [ "$mode" = xdp ]; then
     # The program's own time per run, from the kernel's BPF statistics (off again at once: they cost a clock read per run).
     local id s0 s1
@@ -149,6 +154,8 @@ measure() {
         const total = Object.values(s.packets).reduce((a, b) => a + b, 0);
         console.log(s.mode === "xdp" ? `updates=${s.packets.update},ringbufDrops=${s.loader.ringbufDrops},entries=${s.entries}` : `decoded=${total},entries=${s.entries}`);' 2>/dev/null || echo "collector-summary-missing")
       [ "$mode" = xdp ] && extra="$extra,ns/run=$(cat "$base.runtime")"
+      # The collector's and its child's CPU (the other core) per packet that went through.
+      extra="$extra,collector_cpu_ns/packet=$(awk -v d=$((p1 - p0)) -v t="$CLK_TCK" -v g=$((u1 - u0)) 'BEGIN {printf "%.0f", (g > 0 ? d / t * 1e9 / g : 0)}')"
       ;;
   esac
   local got secs
