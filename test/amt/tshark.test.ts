@@ -5,19 +5,18 @@
 // expert warning/error mark anywhere.
 
 import test, { type ExecutionContext } from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeAmt } from '../../src/amt/codec.ts';
 import type { GroupRecord } from '../../src/amt/group-records.ts';
-import { parseIp, udpPacket } from '../../src/amt/inet.ts';
+import { udpPacket } from '../../src/amt/inet.ts';
 import { encodeMembershipQuery, encodeMembershipReport } from '../../src/amt/membership.ts';
 import { AMT_PORT, AMT_TYPE, type AmtMessage } from '../../src/amt/messages.ts';
 import { frameFor } from '../../src/capture/frame.ts';
 import { LINKTYPE, writePcap } from '../../src/capture/pcap.ts';
+import { all, assertClean, HAS_TSHARK, ip16, one, runTshark, type Json } from './helpers/tshark-json.ts';
 
-const HAS_TSHARK = spawnSync('/bin/sh', ['-c', 'command -v tshark']).status === 0;
 const tsharkTest = HAS_TSHARK ? test : test.skip;
 const title = (s: string): string => (HAS_TSHARK ? s : `${s} [SKIPPED: tshark is not installed; apt-get install tshark]`);
 
@@ -81,77 +80,7 @@ function ipPacketFor(c: Case): Buffer {
   return udpPacket({ source: up ? gw : relay, destination: up ? relay : gw, sourcePort: up ? 40000 : AMT_PORT, destinationPort: up ? AMT_PORT : 40000, payload });
 }
 
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-
-/** Every value under `key` anywhere below `node`, in document order, arrays flattened. */
-function all(node: Json | undefined, key: string): string[] {
-  const out: string[] = [];
-  const visit = (n: Json | undefined): void => {
-    if (Array.isArray(n)) n.forEach(visit);
-    else if (n && typeof n === 'object') {
-      for (const [k, v] of Object.entries(n)) {
-        if (k === key) (Array.isArray(v) ? v : [v]).forEach((x) => (typeof x === 'object' ? visit(x) : out.push(String(x))));
-        else visit(v);
-      }
-    }
-  };
-  visit(node);
-  return out;
-}
-
-function one(node: Json | undefined, key: string): string | undefined {
-  const v = all(node, key);
-  return v.length === 1 ? v[0] : v.length === 0 ? undefined : `<${v.length} values: ${v.join(',')}>`;
-}
-
-const ip16 = (text: string): string => {
-  const b = parseIp(text) as Buffer;
-  return (b.length === 4 ? Buffer.concat([Buffer.alloc(12), b]) : b).toString('hex');
-};
 const hexColon = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-
-function runTshark(file: string): Promise<Json[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'tshark',
-      ['-n', '-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'json', '--no-duplicate-keys'],
-      { timeout: 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`tshark failed: ${err.message}\n${stderr}`));
-        try {
-          resolve(JSON.parse(stdout) as Json[]);
-        } catch (e) {
-          reject(new Error(`tshark printed no JSON: ${(e as Error).message}\n${stderr}`));
-        }
-      },
-    );
-  });
-}
-
-/** No malformed mark, no expert item of warning severity or worse, every verified checksum good. */
-function assertClean(t: ExecutionContext, layers: Json, where: string): void {
-  t.deepEqual(all(layers, '_ws.malformed'), [], `${where}: malformed packet`);
-  const severe = all(layers, '_ws.expert.severity').filter((s) => Number(s) >= 0x600000);
-  t.deepEqual(severe, [], `${where}: expert items ${all(layers, '_ws.expert.message').join('; ')}`);
-  const statuses = Object.entries(flatKeys(layers)).filter(([k]) => k.endsWith('checksum.status'));
-  t.true(statuses.length > 0, `${where}: no checksum was verified`);
-  for (const [k, v] of statuses) t.true(v.every((s) => s === '1'), `${where}: ${k} = ${v.join(',')} (1 = good)`);
-}
-
-function flatKeys(node: Json): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  const visit = (n: Json): void => {
-    if (Array.isArray(n)) n.forEach(visit);
-    else if (n && typeof n === 'object') {
-      for (const [k, v] of Object.entries(n)) {
-        if (v !== null && typeof v === 'object') visit(v);
-        else (out[k] ??= []).push(String(v));
-      }
-    }
-  };
-  visit(node);
-  return out;
-}
 
 function assertFields(t: ExecutionContext, c: Case, layers: Record<string, Json>, where: string): void {
   const amt = layers.amt;

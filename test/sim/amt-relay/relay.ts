@@ -5,13 +5,15 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { decodeAmt, encodeAmt } from '../../../src/amt/codec.ts';
 import { groupChanges } from '../../../src/amt/group-records.ts';
-import { canonicalIp, parseIp } from '../../../src/amt/inet.ts';
+import { canonicalIp, parseIp, udpPacket } from '../../../src/amt/inet.ts';
 import { decodeMembershipReport, encodeMembershipQuery } from '../../../src/amt/membership.ts';
 import type { AmtMessage, AmtMessageType } from '../../../src/amt/messages.ts';
 
 export interface AmtRelayOptions {
-  /** Loopback address to bind: 127.0.0.1 (default) or ::1. Port: a free one. */
+  /** Address to bind: 127.0.0.1 (default), ::1, or an address of a namespace veth the test made. */
   host?: string;
+  /** UDP port to bind. Default 0: a free one (2268 where a tracker on the interface must see it). */
+  port?: number;
   /** The Relay Address advertised. Default: `host`. */
   relayAddress?: string;
   /** Milliseconds before each answer; a function gets the message answered. */
@@ -31,6 +33,12 @@ export interface AmtRelayOptions {
   limited?: boolean;
   /** QQIC of the General Queries (seconds below 128). Default 125. */
   qqic?: number;
+  /**
+   * Multicast Data to send for each group a Membership Update joins: `packets` datagrams to the
+   * tunnel, each a UDP packet from the joined source (or a documentation address) to the group
+   * with `bytes` of payload. Default: none.
+   */
+  data?: { packets: number; bytes: number };
 }
 
 export interface Tunnel {
@@ -61,6 +69,8 @@ export interface AmtRelaySim {
   /** The last 1000 events, oldest first. */
   events: RelayEvent[];
   counts: Counters;
+  /** Multicast Data datagrams sent (the `data` option). */
+  readonly forwarded: number;
   tunnels: Map<string, Tunnel>;
   /** The Response MAC this relay computes for a gateway endpoint and request nonce. */
   responseMac(address: string, port: number, nonce: number): number;
@@ -97,10 +107,11 @@ export async function startAmtRelaySim(o: AmtRelayOptions = {}): Promise<AmtRela
   const tunnels = new Map<string, Tunnel>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
+  let forwarded = 0;
 
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(0, host, () => {
+    socket.bind(o.port ?? 0, host, () => {
       socket.off('error', reject);
       resolve();
     });
@@ -126,6 +137,17 @@ export async function startAmtRelaySim(o: AmtRelayOptions = {}): Promise<AmtRela
       send();
     }, delay);
     timers.add(t);
+  };
+  /** The `data` option: Multicast Data of `group` (from `source`) to the tunnel at `r`. */
+  const forward = (r: RemoteInfo, group: string, source: string | undefined): void => {
+    const v4 = !group.includes(':');
+    for (let i = 0; i < (o.data?.packets ?? 0); i++) {
+      const payload = Buffer.alloc(o.data!.bytes, i & 0xff);
+      const packet = udpPacket({ source: source ?? (v4 ? '198.51.100.1' : '2001:db8:100::1'), destination: group, sourcePort: 60000, destinationPort: 60001, payload });
+      const m: AmtMessage = { type: 'multicast-data', packet };
+      forwarded++;
+      reply(m, r, encodeAmt(m));
+    }
   };
   const tunnelKey = (address: string, p: number): string => {
     const a = canonicalIp(address) ?? address;
@@ -171,6 +193,7 @@ export async function startAmtRelaySim(o: AmtRelayOptions = {}): Promise<AmtRela
           if (c.change === 'join') {
             for (const s of c.sources) sources.add(s);
             t.groups.set(c.group, sources);
+            forward(r, c.group, c.sources[0]);
           } else if (c.sources.length === 0) {
             t.groups.delete(c.group);
           } else {
@@ -199,6 +222,9 @@ export async function startAmtRelaySim(o: AmtRelayOptions = {}): Promise<AmtRela
     relayAddress,
     events,
     counts,
+    get forwarded() {
+      return forwarded;
+    },
     tunnels,
     responseMac: (address, p, nonce) => responseMac(secret, address, p, nonce),
     close: () =>
