@@ -1,0 +1,281 @@
+// HTTP/2 on a DoH TLS connection through native/h2-session: libnghttp2 does the protocol from
+// memory, this file moves bytes and requests. Per socket read: feed the bytes, answer every request
+// that completed through DohService (as serveH2 in start.ts does), pull the bytes nghttp2 has to
+// send and write them to the socket once. node:http2's per-stream objects, the bulk of its cost
+// (bench/doh/README.md), are not made.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { TLSSocket } from 'node:tls';
+import type { DohConfig } from '../config/types.ts';
+import type { BadInputReporter } from '../telemetry/bad-input.ts';
+import { DohError, type DohRequest, type DohResponse, type DohService } from './service.ts';
+
+type Session = object & { readonly __h2session: unique symbol };
+
+/** native/h2-session/h2_session.c: see the comment at its top. */
+interface H2Addon {
+  STRIDE: number;
+  nghttp2Version: string;
+  create(maxConcurrentStreams: number, maxHeaderBytes: number, resetBurst: number, resetRate: number, state: Int32Array): Session;
+  feed(s: Session, bytes: Buffer, maxBody: number, out: unknown[]): number;
+  expire(s: Session, olderThanMs: number, out: unknown[]): number;
+  respond(s: Session, streamId: number, status: number, nv: string[], nvCount: number, body: Buffer | string, head: boolean): number;
+  reset(s: Session, streamId: number, code: number): number;
+  goaway(s: Session, code: number): number;
+  pull(s: Session): Buffer | undefined;
+  lastError(s: Session): string;
+  close(s: Session): void;
+}
+
+const ADDON_PATH = new URL('../../native/h2-session/build/h2_session.node', import.meta.url).pathname;
+
+type Loaded = { addon: H2Addon; reason?: undefined } | { addon: null; reason: string };
+let loaded: Loaded | undefined;
+
+/** The addon, or null with the reason when it is not built or does not load (then node:http2 serves). */
+export function loadH2Addon(): Loaded {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): Loaded {
+  if (!existsSync(ADDON_PATH)) return { addon: null, reason: `${ADDON_PATH} is not built (npm run build:native; needs libnghttp2-dev)` };
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as H2Addon };
+  } catch (err) {
+    return { addon: null, reason: `cannot load ${ADDON_PATH}: ${(err as Error).message}` };
+  }
+}
+
+// The shared state block (S_ in h2_session.c).
+const S_WAITING = 0;
+const S_GOAWAY = 1;
+const S_INVALID = 2;
+const S_REFUSED = 3;
+const S_DONE = 4;
+const S_ERRORS = 5;
+// A request's slots in `out` after its stream id: method, path, the headers, body, flag.
+const F_METHOD = 1;
+const F_PATH = 2;
+const F_BODY = 10;
+const F_FLAG = 11;
+const HEADER_SLOT: Record<string, number> = {
+  'content-type': 3,
+  accept: 4,
+  origin: 5,
+  'x-forwarded-for': 6,
+  forwarded: 7,
+  'access-control-request-method': 8,
+  'access-control-request-headers': 9,
+};
+const NGHTTP2_NO_ERROR = 0;
+const NGHTTP2_INTERNAL_ERROR = 2;
+/** Above this many bytes waiting in the socket, reading stops until it drains. */
+const WRITE_BACKLOG = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+const EMPTY_SLOTS: unknown[] = [];
+const H2_ERRORS = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
+
+export interface NativeH2Deps {
+  addon: H2Addon;
+  service: DohService;
+  /** doh.* now (maxQueryBytes may change on SIGHUP); the connection limits are read once per connection. */
+  config: () => DohConfig;
+  errors: (kind: string) => { inc(by?: number): void };
+  badInput: BadInputReporter;
+}
+
+/**
+ * One request, read from its slots in a batch. For a GET (answered before the next request is read)
+ * one object per connection is pointed at each request in turn; a request answered later (a POST:
+ * its body is a promise) gets its own copy of the slots.
+ */
+class NativeRequest implements DohRequest {
+  method = '';
+  target = '';
+  readonly transport = 'h2' as const;
+  readonly remoteAddress: string;
+  slots: unknown[];
+  base = 0;
+  readonly #onSlow: () => void;
+  constructor(remoteAddress: string, slots: unknown[], onSlow: () => void) {
+    this.remoteAddress = remoteAddress;
+    this.slots = slots;
+    this.#onSlow = onSlow;
+  }
+  point(slots: unknown[], base: number): this {
+    this.slots = slots;
+    this.base = base;
+    this.method = (slots[base + F_METHOD] as string | undefined) ?? '';
+    this.target = (slots[base + F_PATH] as string | undefined) ?? '/';
+    return this;
+  }
+  header(name: string): string | undefined {
+    const slot = HEADER_SLOT[name];
+    return slot === undefined ? undefined : (this.slots[this.base + slot] as string | undefined);
+  }
+  body(limit: number): Promise<Buffer> {
+    const flag = this.slots[this.base + F_FLAG] as number;
+    const body = (this.slots[this.base + F_BODY] as Buffer | undefined) ?? EMPTY;
+    if (flag === 408) {
+      this.#onSlow();
+      return Promise.reject(new DohError(408, 'slow body', 'body not complete within doh.idleTimeoutMs'));
+    }
+    if (flag === 413 || body.length > limit) return Promise.reject(new DohError(413, 'query too large', `body larger than doh.maxQueryBytes (${limit})`));
+    return Promise.resolve(body);
+  }
+}
+
+/** Serves HTTP/2 on a TLS socket that negotiated h2; the socket is the connection's from here on. */
+export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
+  const { addon, service, errors, badInput } = deps;
+  const limits = deps.config();
+  const state = new Int32Array(new ArrayBuffer(8 * 4));
+  const session = addon.create(limits.maxConcurrentStreams, limits.maxHeaderBytes, 200, 50, state);
+  const stride = addon.STRIDE;
+  const out: unknown[] = [];
+  const nv: string[] = [];
+  const remote = socket.remoteAddress ?? '';
+  const onSlow = () => errors('slow body').inc();
+  const shared = new NativeRequest(remote, out, onSlow);
+  const seen = { goaway: 0, invalid: 0, refused: 0 };
+  let closed = false;
+  let slowTimer: NodeJS.Timeout | undefined;
+  let flushQueued = false;
+
+  const send = (id: number, res: DohResponse, head: boolean): void => {
+    let n = 0;
+    const headers = res.headers;
+    for (const name in headers) {
+      nv[n++] = name;
+      nv[n++] = headers[name] as string;
+    }
+    addon.respond(session, id, res.status, nv, n, res.body, head);
+  };
+
+  const serve = (base: number): void => {
+    const id = out[base] as number;
+    if (out[base + F_FLAG] === 431) {
+      errors('header too large').inc();
+      badInput.report('doh', 'header too large', `header list larger than doh.maxHeaderBytes (${limits.maxHeaderBytes}) octets (32 per field counted, RFC 9113 §6.5.2)`, remote);
+      addon.respond(session, id, 431, nv, 0, EMPTY, false);
+      return;
+    }
+    const method = out[base + F_METHOD] as string;
+    // Only a request with a body is answered later; it keeps a copy of its slots.
+    const later = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+    const req = later ? new NativeRequest(remote, EMPTY_SLOTS, onSlow).point(out.slice(base, base + stride), 0) : shared.point(out, base);
+    const head = method === 'HEAD';
+    const q = req.target.indexOf('?');
+    const path = q < 0 ? req.target : req.target.slice(0, q);
+    if (!service.serves(path, 'h2')) {
+      send(id, { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: `no route for ${method} ${path}` }) + '\n' }, head);
+      return;
+    }
+    const res = service.handle(req);
+    if (!(res instanceof Promise)) return send(id, res, head);
+    res.then(
+      (r) => {
+        if (closed) return;
+        send(id, r, head);
+        queueFlush();
+      },
+      () => {
+        if (closed) return;
+        addon.reset(session, id, NGHTTP2_INTERNAL_ERROR);
+        queueFlush();
+      },
+    );
+  };
+
+  const report = (): void => {
+    if (state[S_INVALID]! > seen.invalid) {
+      errors('h2 frame error').inc(state[S_INVALID]! - seen.invalid);
+      seen.invalid = state[S_INVALID]!;
+      badInput.report('doh', 'h2 frame error', addon.lastError(session), remote);
+    }
+    if (state[S_REFUSED]! > seen.refused) {
+      errors('refused stream').inc(state[S_REFUSED]! - seen.refused);
+      seen.refused = state[S_REFUSED]!;
+      badInput.report('doh', 'refused stream', `streams beyond doh.maxConcurrentStreams (${limits.maxConcurrentStreams}) refused with RST_STREAM(REFUSED_STREAM)`, remote);
+    }
+    const goaway = state[S_GOAWAY]!;
+    if (goaway > 1 && seen.goaway === 0) {
+      seen.goaway = goaway;
+      errors('h2 session error').inc();
+      badInput.report('doh', 'h2 session error', `session ended with GOAWAY(${H2_ERRORS[goaway - 1] ?? goaway - 1})${state[S_ERRORS]! > 0 ? `: ${addon.lastError(session)}` : ''}`, remote);
+    }
+  };
+
+  const flush = (): void => {
+    if (closed) return;
+    report();
+    const bytes = addon.pull(session);
+    if (bytes !== undefined) socket.write(bytes);
+    if (state[S_DONE] === 1) {
+      socket.end();
+      return;
+    }
+    if (socket.writableLength > WRITE_BACKLOG && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
+    if (state[S_WAITING]! > 0) armSlowTimer();
+  };
+
+  const queueFlush = (): void => {
+    if (flushQueued) return;
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      flush();
+    });
+  };
+
+  // Bodies that do not arrive: 408 after doh.idleTimeoutMs, checked at a quarter of it.
+  const armSlowTimer = (): void => {
+    if (slowTimer || closed) return;
+    slowTimer = setTimeout(
+      () => {
+        slowTimer = undefined;
+        if (closed) return;
+        const n = addon.expire(session, limits.idleTimeoutMs, out);
+        for (let i = 0; i < n; i++) serve(i * stride);
+        flush();
+      },
+      Math.max(25, limits.idleTimeoutMs / 4),
+    );
+    slowTimer.unref();
+  };
+
+  socket.setNoDelay(true);
+  socket.setTimeout(limits.idleTimeoutMs, () => {
+    // Streams still waiting for a body are the slow-body timer's to end (408).
+    if (state[S_WAITING]! > 0) return;
+    addon.goaway(session, NGHTTP2_NO_ERROR);
+    flush();
+    socket.end();
+    socket.destroySoon();
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    const n = addon.feed(session, chunk, deps.config().maxQueryBytes, out);
+    if (n < 0) {
+      errors('h2 session error').inc();
+      seen.goaway = -1;
+      badInput.report('doh', 'h2 session error', `HTTP/2 session ended: ${addon.lastError(session)}`, remote);
+      flush();
+      socket.end();
+      return;
+    }
+    for (let i = 0; i < n; i++) serve(i * stride);
+    flush();
+  });
+  socket.on('close', () => {
+    closed = true;
+    if (slowTimer) clearTimeout(slowTimer);
+    addon.close(session);
+  });
+  flush(); // the server's SETTINGS
+}
