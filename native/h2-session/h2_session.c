@@ -5,14 +5,18 @@
 //
 //   create(maxConcurrentStreams, maxHeaderBytes, resetBurst, resetRate, state: Int32Array) -> session
 //   feed(session, bytes, maxBody, out: Array) -> requests completed (>= 0), or a fatal nghttp2 error (< 0)
+//   drain(session, out) -> more of them, when feed or expire returned MAX_BATCH
 //   expire(session, olderThanMs, out) -> requests whose body has waited too long (flag 408)
-//   respond(session, streamId, status, nv: string[], nvCount, body: Buffer | string, head) -> 0 or < 0
+//   respond(session, streamId, status, body: Buffer | string, head, nvCount, name0, value0, ...)
+//     -> 0 or < 0; up to MAX_NV_ARGS names and values as arguments, or nvCount -1 and an array
 //   reset(session, streamId, code); goaway(session, code)
 //   pull(session) -> Buffer to write, or undefined
 //   lastError(session) -> string; close(session)
-// A completed request is STRIDE slots of `out`: stream id, method, path, the headers of FIELDS
-// (undefined when absent), body (Buffer or undefined), flag (0, or 413, 408, 431: refused before
-// DohService sees it). `state` is shared with JavaScript; see the S_ indices.
+// Request i of a batch: META ints at state[META_BASE + META * i] (stream id, flag: 0, or 413, 408,
+// 431 when refused before DohService sees it, a bit per field present, the method as M_ code) and
+// STRIDE slots of `out` at STRIDE * i: the FIELDS (set only when present: absent ones hold stale
+// values), then the body. Without garbage per request but the strings and the body JavaScript needs.
+// `state` is shared with JavaScript; see the S_ indices.
 
 #include <nghttp2/nghttp2.h>
 #include <node_api.h>
@@ -27,10 +31,20 @@ static const char *const FIELD_NAMES[NFIELDS] = {
     ":method", ":path", "content-type", "accept", "origin", "x-forwarded-for", "forwarded",
     "access-control-request-method", "access-control-request-headers",
 };
-#define STRIDE (NFIELDS + 3)
-enum { S_WAITING, S_GOAWAY, S_INVALID, S_REFUSED, S_DONE, S_ERRORS, S_SIZE };
+#define STRIDE (NFIELDS + 1)
+#define BODY_PRESENT (1 << NFIELDS)
+enum { S_WAITING, S_GOAWAY, S_INVALID, S_REFUSED, S_DONE, S_ERRORS };
+#define META_BASE 8
+#define META 4
+#define MAX_BATCH 128
+#define STATE_SIZE (META_BASE + META * MAX_BATCH)
+enum { M_OTHER, M_GET, M_POST, M_HEAD, M_OPTIONS };
 #define MAX_NV 32
+#define MAX_NV_ARGS 16
 #define NV_SCRATCH 8192
+/* Streams kept for reuse per session, and the largest buffers they keep. */
+#define SPARE_STREAMS 32
+#define SPARE_BUF 1024
 
 typedef struct {
   char *p;
@@ -41,6 +55,8 @@ typedef struct stream {
   int32_t id;
   buf_t field[NFIELDS];
   buf_t body;
+  uint32_t present;
+  int32_t method;
   size_t header_bytes;
   int64_t declared; /* content-length, -1 when absent */
   int64_t begun_ms;
@@ -55,6 +71,8 @@ typedef struct stream {
 typedef struct {
   nghttp2_session *ng;
   stream_t *streams;
+  stream_t *spare;
+  int nspare;
   int32_t *ready;
   size_t nready, ready_cap;
   size_t max_header_bytes, max_body;
@@ -90,15 +108,47 @@ static void buf_free(buf_t *b) {
   b->len = b->cap = 0;
 }
 
-static void stream_free(session_t *s, stream_t *st) {
+static void stream_destroy(stream_t *st) {
   for (int i = 0; i < NFIELDS; i++) buf_free(&st->field[i]);
   buf_free(&st->body);
   free(st->out);
+  free(st);
+}
+
+/* Unlinks a stream and keeps it, with its small buffers, for the next one (malloc was ~5% of the cost). */
+static void stream_free(session_t *s, stream_t *st) {
   if (st->prev) st->prev->next = st->next;
   else s->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   if (st->waiting && s->state) s->state[S_WAITING]--;
-  free(st);
+  if (s->nspare >= SPARE_STREAMS || !s->state) {
+    stream_destroy(st);
+    return;
+  }
+  for (int i = 0; i < NFIELDS; i++) {
+    if (st->field[i].cap > SPARE_BUF) buf_free(&st->field[i]);
+    st->field[i].len = 0;
+  }
+  if (st->body.cap > SPARE_BUF) buf_free(&st->body);
+  st->body.len = 0;
+  free(st->out);
+  buf_t field[NFIELDS], body = st->body;
+  memcpy(field, st->field, sizeof field);
+  memset(st, 0, sizeof *st);
+  memcpy(st->field, field, sizeof field);
+  st->body = body;
+  st->next = s->spare;
+  s->spare = st;
+  s->nspare++;
+}
+
+static stream_t *stream_new(session_t *s) {
+  stream_t *st = s->spare;
+  if (!st) return calloc(1, sizeof(stream_t));
+  s->spare = st->next;
+  s->nspare--;
+  st->next = NULL;
+  return st;
 }
 
 static void make_ready(session_t *s, stream_t *st) {
@@ -125,7 +175,7 @@ static stream_t *stream_of(session_t *s, int32_t id) {
 static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user) {
   session_t *s = user;
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-  stream_t *st = calloc(1, sizeof *st);
+  stream_t *st = stream_new(s);
   if (!st) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   st->id = frame->hd.stream_id;
   st->declared = -1;
@@ -147,7 +197,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
   st->header_bytes += namelen + valuelen + 32;
   if (st->header_bytes > s->max_header_bytes) {
     st->flag = 431;
-    for (int i = 0; i < NFIELDS; i++) buf_free(&st->field[i]);
+    st->present = 0;
     return 0;
   }
   if (namelen == 14 && memcmp(name, "content-length", 14) == 0) {
@@ -156,14 +206,23 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
     st->declared = n;
     return 0;
   }
+  if (namelen == 7 && memcmp(name, ":method", 7) == 0) {
+    static const struct { const char *name; size_t len; int32_t code; } methods[] = {
+        {"GET", 3, M_GET}, {"POST", 4, M_POST}, {"HEAD", 4, M_HEAD}, {"OPTIONS", 7, M_OPTIONS}};
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+      if (valuelen == methods[m].len && memcmp(value, methods[m].name, valuelen) == 0) {
+        st->method = methods[m].code;
+        return 0;
+      }
+    }
+  }
   for (int i = 0; i < NFIELDS; i++) {
     const char *want = FIELD_NAMES[i];
     if (strlen(want) != namelen || memcmp(want, name, namelen) != 0) continue;
     buf_t *b = &st->field[i];
-    if (b->len && buf_append(b, ", ", 2)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if ((st->present & (1u << i)) && buf_append(b, ", ", 2)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     if (buf_append(b, value, valuelen)) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (!b->p && !(b->p = malloc(1))) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* present, empty */
-    if (!b->cap) b->cap = 1;
+    st->present |= 1u << i;
     return 0;
   }
   return 0;
@@ -198,7 +257,7 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
   if (!st || st->ready) return 0;
   if (st->body.len + len > s->max_body) {
     st->flag = 413;
-    buf_free(&st->body);
+    st->body.len = 0;
     make_ready(s, st);
     return 0;
   }
@@ -260,7 +319,17 @@ static void session_release(session_t *s, napi_env env) {
     nghttp2_session_del(s->ng); /* frees the streams through on_stream_close */
     s->ng = NULL;
   }
-  while (s->streams) stream_free(s, s->streams);
+  while (s->streams) {
+    stream_t *st = s->streams;
+    s->streams = st->next;
+    stream_destroy(st);
+  }
+  while (s->spare) {
+    stream_t *st = s->spare;
+    s->spare = st->next;
+    stream_destroy(st);
+  }
+  s->nspare = 0;
   free(s->ready);
   s->ready = NULL;
   s->nready = s->ready_cap = 0;
@@ -311,15 +380,15 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   size_t length;
   void *data;
   CHECK(napi_get_typedarray_info(env, argv[4], &type, &length, &data, NULL, NULL));
-  if (type != napi_int32_array || length < S_SIZE) {
-    napi_throw_type_error(env, NULL, "h2-session: state must be an Int32Array of 6");
+  if (type != napi_int32_array || length < STATE_SIZE) {
+    napi_throw_type_error(env, NULL, "h2-session: state must be an Int32Array of STATE_SIZE");
     return NULL;
   }
   session_t *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->max_header_bytes = header_bytes;
   s->state = data;
-  memset(s->state, 0, S_SIZE * sizeof(int32_t));
+  memset(s->state, 0, META_BASE * sizeof(int32_t));
   CHECK(napi_create_reference(env, argv[4], 1, &s->state_ref));
   nghttp2_option *opt;
   nghttp2_option_new(&opt);
@@ -342,31 +411,49 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* Writes the ready requests into out[] and empties the queue; returns how many. */
+/* Hands up to MAX_BATCH ready requests to JavaScript (meta in state, strings and bodies in out[]). */
 static int32_t hand_over(napi_env env, session_t *s, napi_value out) {
-  napi_value undef;
-  napi_get_undefined(env, &undef);
   int32_t n = 0;
-  for (size_t r = 0; r < s->nready; r++) {
+  size_t r = 0;
+  for (; r < s->nready && n < MAX_BATCH; r++) {
     stream_t *st = stream_of(s, s->ready[r]);
     if (!st) continue; /* reset by the client meanwhile */
     uint32_t base = (uint32_t)n * STRIDE;
-    napi_set_element(env, out, base, int32(env, st->id));
+    uint32_t present = st->present;
     for (int i = 0; i < NFIELDS; i++) {
-      napi_value v = undef;
-      if (st->field[i].p) napi_create_string_latin1(env, st->field[i].p, st->field[i].len, &v);
-      napi_set_element(env, out, base + 1 + i, v);
-      buf_free(&st->field[i]);
+      if (!(present & (1u << i))) continue;
+      napi_value v;
+      napi_create_string_latin1(env, st->field[i].p ? st->field[i].p : "", st->field[i].len, &v);
+      napi_set_element(env, out, base + i, v);
+      st->field[i].len = 0;
     }
-    napi_value body = undef;
-    if (st->body.len) napi_create_buffer_copy(env, st->body.len, st->body.p, NULL, &body);
-    buf_free(&st->body);
-    napi_set_element(env, out, base + 1 + NFIELDS, body);
-    napi_set_element(env, out, base + 2 + NFIELDS, int32(env, st->flag));
+    if (st->body.len) {
+      napi_value body;
+      napi_create_buffer_copy(env, st->body.len, st->body.p, NULL, &body);
+      napi_set_element(env, out, base + NFIELDS, body);
+      present |= BODY_PRESENT;
+      st->body.len = 0;
+    }
+    st->present = 0;
+    int32_t *meta = s->state + META_BASE + META * n;
+    meta[0] = st->id;
+    meta[1] = st->flag;
+    meta[2] = (int32_t)present;
+    meta[3] = st->method;
     n++;
   }
-  s->nready = 0;
+  memmove(s->ready, s->ready + r, (s->nready - r) * sizeof *s->ready);
+  s->nready -= r;
   return n;
+}
+
+static napi_value js_drain(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  session_t *s = session_arg(env, argv[0]);
+  if (!s) return int32(env, 0);
+  return int32(env, hand_over(env, s, argv[1]));
 }
 
 static napi_value js_feed(napi_env env, napi_callback_info info) {
@@ -403,43 +490,53 @@ static napi_value js_expire(napi_env env, napi_callback_info info) {
   for (stream_t *st = s->streams; st; st = st->next) {
     if (st->waiting && st->begun_ms <= limit) {
       st->flag = 408;
-      buf_free(&st->body);
+      st->body.len = 0;
       make_ready(s, st);
     }
   }
   return int32(env, hand_over(env, s, argv[2]));
 }
 
+/* Decimal digits of v into out; returns their count. */
+static size_t decimal(char *out, uint64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 static napi_value js_respond(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 6 + MAX_NV_ARGS;
+  napi_value argv[6 + MAX_NV_ARGS];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) return int32(env, NGHTTP2_ERR_INVALID_ARGUMENT);
   session_t *s = session_arg(env, argv[0]);
   if (!s) return int32(env, NGHTTP2_ERR_INVALID_STATE);
-  int32_t id, status;
-  uint32_t count;
+  int32_t id, status, count;
   bool head;
   CHECK(napi_get_value_int32(env, argv[1], &id));
   CHECK(napi_get_value_int32(env, argv[2], &status));
-  CHECK(napi_get_value_uint32(env, argv[4], &count));
-  CHECK(napi_get_value_bool(env, argv[6], &head));
+  CHECK(napi_get_value_bool(env, argv[4], &head));
+  CHECK(napi_get_value_int32(env, argv[5], &count));
   stream_t *st = stream_of(s, id);
   if (!st) return int32(env, NGHTTP2_ERR_STREAM_CLOSED);
+  if (st->out) return int32(env, NGHTTP2_ERR_INVALID_STATE);
 
   // The body first: a Buffer is copied, a string is written as UTF-8; kept until nghttp2 has sent it.
   napi_valuetype kind;
-  CHECK(napi_typeof(env, argv[5], &kind));
+  CHECK(napi_typeof(env, argv[3], &kind));
   size_t blen = 0;
   if (kind == napi_string) {
-    CHECK(napi_get_value_string_utf8(env, argv[5], NULL, 0, &blen));
+    CHECK(napi_get_value_string_utf8(env, argv[3], NULL, 0, &blen));
     if (blen) {
       st->out = malloc(blen + 1);
       if (!st->out) return int32(env, NGHTTP2_ERR_NOMEM);
-      CHECK(napi_get_value_string_utf8(env, argv[5], (char *)st->out, blen + 1, &blen));
+      CHECK(napi_get_value_string_utf8(env, argv[3], (char *)st->out, blen + 1, &blen));
     }
   } else {
     void *data;
-    CHECK(napi_get_buffer_info(env, argv[5], &data, &blen));
+    CHECK(napi_get_buffer_info(env, argv[3], &data, &blen));
     if (blen) {
       st->out = malloc(blen);
       if (!st->out) return int32(env, NGHTTP2_ERR_NOMEM);
@@ -452,17 +549,27 @@ static napi_value js_respond(napi_env env, napi_callback_info info) {
   nghttp2_nv nva[MAX_NV + 2];
   size_t used = 0, n = 0;
   char status_text[12], length_text[24];
-  int sl = snprintf(status_text, sizeof status_text, "%d", status);
-  int ll = snprintf(length_text, sizeof length_text, "%zu", blen);
-  nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status_text, 7, (size_t)sl, NGHTTP2_NV_FLAG_NONE};
-  nva[n++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)length_text, 14, (size_t)ll, NGHTTP2_NV_FLAG_NONE};
-  if (count > 2 * MAX_NV) count = 2 * MAX_NV;
-  for (uint32_t i = 0; i + 1 < count; i += 2) {
+  size_t sl = decimal(status_text, status > 0 ? (uint64_t)status : 0);
+  size_t ll = decimal(length_text, blen);
+  nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status_text, 7, sl, NGHTTP2_NV_FLAG_NONE};
+  nva[n++] = (nghttp2_nv){(uint8_t *)"content-length", (uint8_t *)length_text, 14, ll, NGHTTP2_NV_FLAG_NONE};
+  napi_value array = NULL;
+  uint32_t total;
+  if (count < 0) {
+    if (argc < 7) return int32(env, NGHTTP2_ERR_INVALID_ARGUMENT);
+    array = argv[6];
+    CHECK(napi_get_array_length(env, array, &total));
+  } else {
+    total = (uint32_t)count;
+    if (total > argc - 6) total = (uint32_t)(argc - 6);
+  }
+  if (total > 2 * MAX_NV) total = 2 * MAX_NV;
+  for (uint32_t i = 0; i + 1 < total; i += 2) {
     size_t lens[2];
     char *at[2];
     for (int j = 0; j < 2; j++) {
-      napi_value v;
-      CHECK(napi_get_element(env, argv[3], i + j, &v));
+      napi_value v = argv[6 + i + j];
+      if (array) CHECK(napi_get_element(env, array, i + j, &v));
       at[j] = scratch + used;
       if (napi_get_value_string_latin1(env, v, at[j], NV_SCRATCH - used, &lens[j]) != napi_ok) return int32(env, NGHTTP2_ERR_INVALID_ARGUMENT);
       used += lens[j] + 1;
@@ -563,7 +670,7 @@ static napi_value init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"create", js_create}, {"feed", js_feed}, {"expire", js_expire}, {"respond", js_respond}, {"reset", js_reset},
+      {"create", js_create}, {"feed", js_feed}, {"drain", js_drain}, {"expire", js_expire}, {"respond", js_respond}, {"reset", js_reset},
       {"goaway", js_goaway}, {"pull", js_pull}, {"lastError", js_last_error}, {"close", js_close},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
@@ -572,8 +679,12 @@ static napi_value init(napi_env env, napi_value exports) {
     CHECK(napi_set_named_property(env, exports, fns[i].name, f));
   }
   napi_value v;
-  CHECK(napi_create_int32(env, STRIDE, &v));
-  CHECK(napi_set_named_property(env, exports, "STRIDE", v));
+  static const struct { const char *name; int32_t value; } ints[] = {
+      {"STRIDE", STRIDE}, {"META_BASE", META_BASE}, {"META", META}, {"MAX_BATCH", MAX_BATCH}, {"STATE_SIZE", STATE_SIZE}, {"MAX_NV_ARGS", MAX_NV_ARGS}};
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    CHECK(napi_create_int32(env, ints[i].value, &v));
+    CHECK(napi_set_named_property(env, exports, ints[i].name, v));
+  }
   CHECK(napi_create_string_utf8(env, nghttp2_version(0)->version_str, NAPI_AUTO_LENGTH, &v));
   CHECK(napi_set_named_property(env, exports, "nghttp2Version", v));
   return exports;

@@ -16,11 +16,17 @@ type Session = object & { readonly __h2session: unique symbol };
 /** native/h2-session/h2_session.c: see the comment at its top. */
 interface H2Addon {
   STRIDE: number;
+  META_BASE: number;
+  META: number;
+  MAX_BATCH: number;
+  STATE_SIZE: number;
+  MAX_NV_ARGS: number;
   nghttp2Version: string;
   create(maxConcurrentStreams: number, maxHeaderBytes: number, resetBurst: number, resetRate: number, state: Int32Array): Session;
   feed(s: Session, bytes: Buffer, maxBody: number, out: unknown[]): number;
+  drain(s: Session, out: unknown[]): number;
   expire(s: Session, olderThanMs: number, out: unknown[]): number;
-  respond(s: Session, streamId: number, status: number, nv: string[], nvCount: number, body: Buffer | string, head: boolean): number;
+  respond(s: Session, streamId: number, status: number, body: Buffer | string, head: boolean, nvCount: number, ...nv: Array<string | string[] | undefined>): number;
   reset(s: Session, streamId: number, code: number): number;
   goaway(s: Session, code: number): number;
   pull(s: Session): Buffer | undefined;
@@ -55,26 +61,26 @@ const S_INVALID = 2;
 const S_REFUSED = 3;
 const S_DONE = 4;
 const S_ERRORS = 5;
-// A request's slots in `out` after its stream id: method, path, the headers, body, flag.
-const F_METHOD = 1;
-const F_PATH = 2;
-const F_BODY = 10;
-const F_FLAG = 11;
+// A request's slots in `out` (set only when present: its bit in the meta's mask) ...
+const F_METHOD = 0;
+const F_PATH = 1;
+const F_BODY = 9;
 const HEADER_SLOT: Record<string, number> = {
-  'content-type': 3,
-  accept: 4,
-  origin: 5,
-  'x-forwarded-for': 6,
-  forwarded: 7,
-  'access-control-request-method': 8,
-  'access-control-request-headers': 9,
+  'content-type': 2,
+  accept: 3,
+  origin: 4,
+  'x-forwarded-for': 5,
+  forwarded: 6,
+  'access-control-request-method': 7,
+  'access-control-request-headers': 8,
 };
+// ... and its meta: stream id, flag, mask, method code (M_ in h2_session.c).
+const METHODS = ['', 'GET', 'POST', 'HEAD', 'OPTIONS'];
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
 /** Above this many bytes waiting in the socket, reading stops until it drains. */
 const WRITE_BACKLOG = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
-const EMPTY_SLOTS: unknown[] = [];
 const H2_ERRORS = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED', 'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
 
 export interface NativeH2Deps {
@@ -96,33 +102,38 @@ class NativeRequest implements DohRequest {
   target = '';
   readonly transport = 'h2' as const;
   readonly remoteAddress: string;
-  slots: unknown[];
-  base = 0;
+  flag = 0;
+  mask = 0;
+  #slots: unknown[] = [];
+  #base = 0;
   readonly #onSlow: () => void;
-  constructor(remoteAddress: string, slots: unknown[], onSlow: () => void) {
+  constructor(remoteAddress: string, onSlow: () => void) {
     this.remoteAddress = remoteAddress;
-    this.slots = slots;
     this.#onSlow = onSlow;
   }
-  point(slots: unknown[], base: number): this {
-    this.slots = slots;
-    this.base = base;
-    this.method = (slots[base + F_METHOD] as string | undefined) ?? '';
-    this.target = (slots[base + F_PATH] as string | undefined) ?? '/';
+  point(slots: unknown[], base: number, flag: number, mask: number, method: number): this {
+    this.#slots = slots;
+    this.#base = base;
+    this.flag = flag;
+    this.mask = mask;
+    this.method = method === 0 ? this.#slot(F_METHOD) ?? '' : (METHODS[method] as string);
+    this.target = this.#slot(F_PATH) ?? '/';
     return this;
+  }
+  #slot<T = string>(i: number): T | undefined {
+    return this.mask & (1 << i) ? (this.#slots[this.#base + i] as T) : undefined;
   }
   header(name: string): string | undefined {
     const slot = HEADER_SLOT[name];
-    return slot === undefined ? undefined : (this.slots[this.base + slot] as string | undefined);
+    return slot === undefined ? undefined : this.#slot(slot);
   }
   body(limit: number): Promise<Buffer> {
-    const flag = this.slots[this.base + F_FLAG] as number;
-    const body = (this.slots[this.base + F_BODY] as Buffer | undefined) ?? EMPTY;
-    if (flag === 408) {
+    const body = this.#slot<Buffer>(F_BODY) ?? EMPTY;
+    if (this.flag === 408) {
       this.#onSlow();
       return Promise.reject(new DohError(408, 'slow body', 'body not complete within doh.idleTimeoutMs'));
     }
-    if (flag === 413 || body.length > limit) return Promise.reject(new DohError(413, 'query too large', `body larger than doh.maxQueryBytes (${limit})`));
+    if (this.flag === 413 || body.length > limit) return Promise.reject(new DohError(413, 'query too large', `body larger than doh.maxQueryBytes (${limit})`));
     return Promise.resolve(body);
   }
 }
@@ -131,19 +142,21 @@ class NativeRequest implements DohRequest {
 export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   const { addon, service, errors, badInput } = deps;
   const limits = deps.config();
-  const state = new Int32Array(new ArrayBuffer(8 * 4));
+  // Off the V8 heap (an ArrayBuffer of its own), so C keeps a pointer to it.
+  const state = new Int32Array(new ArrayBuffer(addon.STATE_SIZE * 4));
   const session = addon.create(limits.maxConcurrentStreams, limits.maxHeaderBytes, 200, 50, state);
-  const stride = addon.STRIDE;
+  const { STRIDE: stride, META: meta, META_BASE: metaBase, MAX_BATCH: maxBatch, MAX_NV_ARGS: maxArgs } = addon;
   const out: unknown[] = [];
   const nv: string[] = [];
   const remote = socket.remoteAddress ?? '';
   const onSlow = () => errors('slow body').inc();
-  const shared = new NativeRequest(remote, out, onSlow);
+  const shared = new NativeRequest(remote, onSlow);
   const seen = { goaway: 0, invalid: 0, refused: 0 };
   let closed = false;
   let slowTimer: NodeJS.Timeout | undefined;
   let flushQueued = false;
 
+  // The headers go as arguments (no array to read element by element); more than fit, as an array.
   const send = (id: number, res: DohResponse, head: boolean): void => {
     let n = 0;
     const headers = res.headers;
@@ -151,21 +164,27 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       nv[n++] = name;
       nv[n++] = headers[name] as string;
     }
-    addon.respond(session, id, res.status, nv, n, res.body, head);
+    if (n > maxArgs) addon.respond(session, id, res.status, res.body, head, -1, nv.slice(0, n));
+    // prettier-ignore
+    else addon.respond(session, id, res.status, res.body, head, n, nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8], nv[9], nv[10], nv[11], nv[12], nv[13], nv[14], nv[15]);
   };
 
-  const serve = (base: number): void => {
-    const id = out[base] as number;
-    if (out[base + F_FLAG] === 431) {
+  const serve = (i: number): void => {
+    const at = metaBase + meta * i;
+    const id = state[at]!;
+    const flag = state[at + 1]!;
+    if (flag === 431) {
       errors('header too large').inc();
       badInput.report('doh', 'header too large', `header list larger than doh.maxHeaderBytes (${limits.maxHeaderBytes}) octets (32 per field counted, RFC 9113 §6.5.2)`, remote);
-      addon.respond(session, id, 431, nv, 0, EMPTY, false);
+      addon.respond(session, id, 431, EMPTY, false, 0);
       return;
     }
-    const method = out[base + F_METHOD] as string;
+    const methodCode = state[at + 3]!;
     // Only a request with a body is answered later; it keeps a copy of its slots.
-    const later = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
-    const req = later ? new NativeRequest(remote, EMPTY_SLOTS, onSlow).point(out.slice(base, base + stride), 0) : shared.point(out, base);
+    const later = methodCode !== 1 && methodCode !== 3 && methodCode !== 4;
+    const base = i * stride;
+    const req = later ? new NativeRequest(remote, onSlow).point(out.slice(base, base + stride), 0, flag, state[at + 2]!, methodCode) : shared.point(out, base, flag, state[at + 2]!, methodCode);
+    const method = req.method;
     const head = method === 'HEAD';
     const q = req.target.indexOf('?');
     const path = q < 0 ? req.target : req.target.slice(0, q);
@@ -187,6 +206,14 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
         queueFlush();
       },
     );
+  };
+
+  const serveAll = (n: number): void => {
+    for (;;) {
+      for (let i = 0; i < n; i++) serve(i);
+      if (n < maxBatch) return;
+      n = addon.drain(session, out);
+    }
   };
 
   const report = (): void => {
@@ -240,8 +267,7 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       () => {
         slowTimer = undefined;
         if (closed) return;
-        const n = addon.expire(session, limits.idleTimeoutMs, out);
-        for (let i = 0; i < n; i++) serve(i * stride);
+        serveAll(addon.expire(session, limits.idleTimeoutMs, out));
         flush();
       },
       Math.max(25, limits.idleTimeoutMs / 4),
@@ -269,7 +295,7 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       socket.end();
       return;
     }
-    for (let i = 0; i < n; i++) serve(i * stride);
+    serveAll(n);
     flush();
   });
   socket.on('close', () => {
