@@ -25,9 +25,12 @@ export interface DohStartDeps {
   log: Logger;
 }
 
+/** What speaks HTTP/2 on h2 connections (doh.nativeH2). */
+export type H2Engine = 'native/h2-session' | 'node:http2';
+
 export interface Doh {
   /** The TLS listener, null when doh.enabled is false. */
-  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string; certificate: string } | null;
+  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string; certificate: string; h2: H2Engine } | null;
   /** For the plain HTTP listener: answers the request and returns true when the path is ours. */
   http1: (req: IncomingMessage, res: ServerResponse) => boolean;
   close(): Promise<void>;
@@ -159,7 +162,7 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
   );
 
   return {
-    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file, certificate: credentials.cert.toString() },
+    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file, certificate: credentials.cert.toString(), h2: h2addon ? 'native/h2-session' : 'node:http2' },
     http1: plain,
     close: () =>
       new Promise<void>((resolve) => {
