@@ -1,6 +1,6 @@
 // HTTP/2 floods from a raw client (frames written by hand over node:tls, test/helpers/h2-raw.ts)
 // that ignores the server's SETTINGS: more streams than doh.maxConcurrentStreams, and rapid reset.
-// Run for native/h2-session here and for node:http2 by node-http2.test.ts.
+// Run for native/h2-session here and for node:http2 by node-http2-h2-raw.test.ts.
 
 import test from 'ava';
 import { buildQuery, udpExchange } from '../helpers/dns-client.ts';

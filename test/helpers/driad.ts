@@ -9,7 +9,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /**
  * Starts driad in this process on free loopback ports, optionally with a YAML config. Of the
- * environment only DRIAD_DOH_NATIVE_H2 reaches the config: test/doh/node-http2.test.ts sets it to
+ * environment only DRIAD_DOH_NATIVE_H2 reaches the config: test/doh/node-http2-*.test.ts set it to
  * run every DoH test again on node:http2.
  */
 export async function startTestDriad(yaml?: string, overrides: ConfigOverrides = {}): Promise<Driad & { dnsPort: number; httpPort: number }> {
