@@ -153,6 +153,12 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   const shared = new NativeRequest(remote, onSlow);
   const seen = { goaway: 0, invalid: 0, refused: 0 };
   let closed = false;
+  /** Set once the socket is being ended: what the client still sends is not fed to a finished session. */
+  let ending = false;
+  const end = (): void => {
+    ending = true;
+    socket.destroySoon();
+  };
   let slowTimer: NodeJS.Timeout | undefined;
   let flushQueued = false;
 
@@ -237,13 +243,11 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
 
   const flush = (): void => {
     if (closed) return;
-    report();
     const bytes = addon.pull(session);
     if (bytes !== undefined) socket.write(bytes);
-    if (state[S_DONE] === 1) {
-      socket.end();
-      return;
-    }
+    report(); // after pull: GOAWAY and RST_STREAM are counted as nghttp2 sends them
+    // Done, or a GOAWAY with an error (a flood, a protocol error): what is written is the last.
+    if (state[S_DONE] === 1 || seen.goaway > 1) return end();
     if (socket.writableLength > WRITE_BACKLOG && !socket.isPaused()) {
       socket.pause();
       socket.once('drain', () => socket.resume());
@@ -281,19 +285,17 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
     if (state[S_WAITING]! > 0) return;
     addon.goaway(session, NGHTTP2_NO_ERROR);
     flush();
-    socket.end();
-    socket.destroySoon();
+    end();
   });
   socket.on('data', (chunk: Buffer) => {
-    if (closed) return;
+    if (closed || ending) return;
     const n = addon.feed(session, chunk, deps.config().maxQueryBytes, out);
     if (n < 0) {
       errors('h2 session error').inc();
       seen.goaway = -1;
       badInput.report('doh', 'h2 session error', `HTTP/2 session ended: ${addon.lastError(session)}`, remote);
       flush();
-      socket.end();
-      return;
+      return end();
     }
     serveAll(n);
     flush();

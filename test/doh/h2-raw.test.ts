@@ -94,3 +94,13 @@ test(`${engine}: a raw rapid-reset client (HEADERS then RST_STREAM, 100 pairs a 
   t.true(d.metrics.get('driad_doh_connection_errors_total', { kind: 'h2 session error' }) >= 1);
   t.true(await stillServes(d));
 });
+
+test(`${engine}: bytes that are not HTTP/2 after ALPN h2 end the connection, counted, and DNS keeps serving`, async (t) => {
+  const d = await driad(t);
+  const c = await rawH2(d.doh!.port, d.doh!.certificate);
+  t.teardown(() => c.socket.destroy());
+  c.write(Buffer.from('GET / HTTP/1.1\r\nhost: x\r\n\r\n'.repeat(4)));
+  t.true(await until(async () => c.closed, 5000), 'the connection is closed');
+  t.true(await until(async () => d.metrics.get('driad_doh_connection_errors_total', { kind: 'h2 session error' }) >= 1, 2000), 'counted');
+  t.true(await stillServes(d));
+});
