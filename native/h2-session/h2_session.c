@@ -3,20 +3,21 @@
 // what it reads, answers the completed requests and writes what pull() returns, once per batch.
 // nghttp2 does the framing, HPACK, flow control and its flood protections (rapid reset included).
 //
+//   setup(slab: Buffer, meta: Int32Array) once: where batches of requests are written
 //   create(maxConcurrentStreams, maxHeaderBytes, resetBurst, resetRate, state: Int32Array) -> session
-//   feed(session, bytes, maxBody, out: Array) -> requests completed (>= 0), or a fatal nghttp2 error (< 0)
-//   drain(session, out) -> more of them, when feed or expire returned MAX_BATCH
-//   expire(session, olderThanMs, out) -> requests whose body has waited too long (flag 408)
+//   feed(session, bytes, maxBody) -> requests completed (>= 0), or a fatal nghttp2 error (< 0)
+//   drain(session) -> more of them, while state[S_MORE] > 0
+//   expire(session, olderThanMs) -> requests whose body has waited too long (flag 408)
 //   respond(session, streamId, status, body: Buffer | string, head, nvCount, name0, value0, ...)
 //     -> 0 or < 0; up to MAX_NV_ARGS names and values as arguments, or nvCount -1 and an array
 //   reset(session, streamId, code); goaway(session, code)
 //   pull(session) -> Buffer to write, or undefined
 //   lastError(session) -> string; close(session)
-// Request i of a batch: META ints at state[META_BASE + META * i] (stream id, flag: 0, or 413, 408,
-// 431 when refused before DohService sees it, a bit per field present, the method as M_ code) and
-// STRIDE slots of `out` at STRIDE * i: the FIELDS (set only when present: absent ones hold stale
-// values), then the body. Without garbage per request but the strings and the body JavaScript needs.
-// `state` is shared with JavaScript; see the S_ indices.
+// Request i of a batch is META ints at meta[META * i]: stream id, flag (0, or 413, 408, 431 when
+// refused before DohService sees it), a bit per slot present, the method as an M_ code, then an
+// offset and a length in the slab for each of the SLOTS (the FIELDS, then the body). No N-API call
+// per request: JavaScript makes the strings it reads from the slab. The slab and meta are one per
+// process (a batch is read before the next feed); `state` is per session, see the S_ indices.
 
 #include <nghttp2/nghttp2.h>
 #include <node_api.h>
@@ -31,13 +32,11 @@ static const char *const FIELD_NAMES[NFIELDS] = {
     ":method", ":path", "content-type", "accept", "origin", "x-forwarded-for", "forwarded",
     "access-control-request-method", "access-control-request-headers",
 };
-#define STRIDE (NFIELDS + 1)
-#define BODY_PRESENT (1 << NFIELDS)
-enum { S_WAITING, S_GOAWAY, S_INVALID, S_REFUSED, S_DONE, S_ERRORS };
-#define META_BASE 8
-#define META 4
+#define SLOTS (NFIELDS + 1)
+#define META (4 + 2 * SLOTS)
 #define MAX_BATCH 128
-#define STATE_SIZE (META_BASE + META * MAX_BATCH)
+enum { S_WAITING, S_GOAWAY, S_INVALID, S_REFUSED, S_DONE, S_ERRORS, S_MORE };
+#define STATE_SIZE 8
 enum { M_OTHER, M_GET, M_POST, M_HEAD, M_OPTIONS };
 #define MAX_NV 32
 #define MAX_NV_ARGS 16
@@ -313,6 +312,8 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
 }
 
 static nghttp2_session_callbacks *callbacks;
+typedef struct batch batch_t;
+static batch_t *batch_of(napi_env env);
 
 static void session_release(session_t *s, napi_env env) {
   if (s->ng) {
@@ -384,11 +385,15 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "h2-session: state must be an Int32Array of STATE_SIZE");
     return NULL;
   }
+  if (!batch_of(env)) {
+    napi_throw_error(env, NULL, "h2-session: setup() first");
+    return NULL;
+  }
   session_t *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->max_header_bytes = header_bytes;
   s->state = data;
-  memset(s->state, 0, META_BASE * sizeof(int32_t));
+  memset(s->state, 0, STATE_SIZE * sizeof(int32_t));
   CHECK(napi_create_reference(env, argv[4], 1, &s->state_ref));
   nghttp2_option *opt;
   nghttp2_option_new(&opt);
@@ -411,31 +416,80 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* Hands up to MAX_BATCH ready requests to JavaScript (meta in state, strings and bodies in out[]). */
-static int32_t hand_over(napi_env env, session_t *s, napi_value out) {
+struct batch {
+  uint8_t *slab;
+  size_t slab_len;
+  int32_t *meta;
+  napi_ref refs[2];
+};
+
+static batch_t *batch_of(napi_env env) {
+  batch_t *b = NULL;
+  napi_get_instance_data(env, (void **)&b);
+  return b;
+}
+
+static void batch_finalize(napi_env env, void *data, void *hint) {
+  batch_t *b = data;
+  for (int i = 0; i < 2; i++) napi_delete_reference(env, b->refs[i]);
+  free(b);
+}
+
+static napi_value js_setup(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (batch_of(env)) return NULL;
+  batch_t *b = calloc(1, sizeof *b);
+  if (!b) return NULL;
+  void *slab;
+  CHECK(napi_get_buffer_info(env, argv[0], &slab, &b->slab_len));
+  b->slab = slab;
+  napi_typedarray_type type;
+  size_t length;
+  void *meta;
+  CHECK(napi_get_typedarray_info(env, argv[1], &type, &length, &meta, NULL, NULL));
+  if (type != napi_int32_array || length < META * MAX_BATCH) {
+    free(b);
+    napi_throw_type_error(env, NULL, "h2-session: meta must be an Int32Array of META * MAX_BATCH");
+    return NULL;
+  }
+  b->meta = meta;
+  CHECK(napi_create_reference(env, argv[0], 1, &b->refs[0]));
+  CHECK(napi_create_reference(env, argv[1], 1, &b->refs[1]));
+  CHECK(napi_set_instance_data(env, b, batch_finalize, NULL));
+  return NULL;
+}
+
+/* Writes ready requests into the slab and meta, as many as fit (state[S_MORE]: how many wait). */
+static int32_t hand_over(napi_env env, session_t *s) {
+  batch_t *b = batch_of(env);
   int32_t n = 0;
-  size_t r = 0;
+  size_t r = 0, at = 0;
   for (; r < s->nready && n < MAX_BATCH; r++) {
     stream_t *st = stream_of(s, s->ready[r]);
     if (!st) continue; /* reset by the client meanwhile */
-    uint32_t base = (uint32_t)n * STRIDE;
-    uint32_t present = st->present;
-    for (int i = 0; i < NFIELDS; i++) {
-      if (!(present & (1u << i))) continue;
-      napi_value v;
-      napi_create_string_latin1(env, st->field[i].p ? st->field[i].p : "", st->field[i].len, &v);
-      napi_set_element(env, out, base + i, v);
-      st->field[i].len = 0;
-    }
-    if (st->body.len) {
-      napi_value body;
-      napi_create_buffer_copy(env, st->body.len, st->body.p, NULL, &body);
-      napi_set_element(env, out, base + NFIELDS, body);
-      present |= BODY_PRESENT;
+    size_t need = st->body.len;
+    for (int i = 0; i < NFIELDS; i++) need += st->field[i].len;
+    if (at + need > b->slab_len) {
+      if (n > 0) break; /* the rest in the next batch */
+      st->flag = 431;   /* cannot happen: the slab holds maxHeaderBytes and the largest body */
+      st->present = 0;
       st->body.len = 0;
     }
+    int32_t *meta = b->meta + META * n;
+    uint32_t present = st->present;
+    for (int i = 0; i < SLOTS; i++) {
+      buf_t *f = i < NFIELDS ? &st->field[i] : &st->body;
+      if (i == NFIELDS && f->len) present |= 1u << NFIELDS;
+      if (!(present & (1u << i))) continue;
+      if (f->len) memcpy(b->slab + at, f->p, f->len);
+      meta[4 + 2 * i] = (int32_t)at;
+      meta[5 + 2 * i] = (int32_t)f->len;
+      at += f->len;
+      f->len = 0;
+    }
     st->present = 0;
-    int32_t *meta = s->state + META_BASE + META * n;
     meta[0] = st->id;
     meta[1] = st->flag;
     meta[2] = (int32_t)present;
@@ -444,21 +498,22 @@ static int32_t hand_over(napi_env env, session_t *s, napi_value out) {
   }
   memmove(s->ready, s->ready + r, (s->nready - r) * sizeof *s->ready);
   s->nready -= r;
+  s->state[S_MORE] = (int32_t)s->nready;
   return n;
 }
 
 static napi_value js_drain(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 1;
+  napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   session_t *s = session_arg(env, argv[0]);
   if (!s) return int32(env, 0);
-  return int32(env, hand_over(env, s, argv[1]));
+  return int32(env, hand_over(env, s));
 }
 
 static napi_value js_feed(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   session_t *s = session_arg(env, argv[0]);
   if (!s) return int32(env, NGHTTP2_ERR_INVALID_STATE);
@@ -475,12 +530,12 @@ static napi_value js_feed(napi_env env, napi_callback_info info) {
     s->nready = 0;
     return int32(env, (int32_t)rv);
   }
-  return int32(env, hand_over(env, s, argv[3]));
+  return int32(env, hand_over(env, s));
 }
 
 static napi_value js_expire(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   session_t *s = session_arg(env, argv[0]);
   if (!s) return int32(env, 0);
@@ -494,7 +549,7 @@ static napi_value js_expire(napi_env env, napi_callback_info info) {
       make_ready(s, st);
     }
   }
-  return int32(env, hand_over(env, s, argv[2]));
+  return int32(env, hand_over(env, s));
 }
 
 /* Decimal digits of v into out; returns their count. */
@@ -670,7 +725,7 @@ static napi_value init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"create", js_create}, {"feed", js_feed}, {"drain", js_drain}, {"expire", js_expire}, {"respond", js_respond}, {"reset", js_reset},
+      {"setup", js_setup}, {"create", js_create}, {"feed", js_feed}, {"drain", js_drain}, {"expire", js_expire}, {"respond", js_respond}, {"reset", js_reset},
       {"goaway", js_goaway}, {"pull", js_pull}, {"lastError", js_last_error}, {"close", js_close},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
@@ -680,7 +735,7 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   napi_value v;
   static const struct { const char *name; int32_t value; } ints[] = {
-      {"STRIDE", STRIDE}, {"META_BASE", META_BASE}, {"META", META}, {"MAX_BATCH", MAX_BATCH}, {"STATE_SIZE", STATE_SIZE}, {"MAX_NV_ARGS", MAX_NV_ARGS}};
+      {"SLOTS", SLOTS}, {"META", META}, {"MAX_BATCH", MAX_BATCH}, {"STATE_SIZE", STATE_SIZE}, {"MAX_NV_ARGS", MAX_NV_ARGS}};
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     CHECK(napi_create_int32(env, ints[i].value, &v));
     CHECK(napi_set_named_property(env, exports, ints[i].name, v));

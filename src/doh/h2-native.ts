@@ -15,17 +15,17 @@ type Session = object & { readonly __h2session: unique symbol };
 
 /** native/h2-session/h2_session.c: see the comment at its top. */
 interface H2Addon {
-  STRIDE: number;
-  META_BASE: number;
+  SLOTS: number;
   META: number;
   MAX_BATCH: number;
   STATE_SIZE: number;
   MAX_NV_ARGS: number;
   nghttp2Version: string;
+  setup(slab: Buffer, meta: Int32Array): void;
   create(maxConcurrentStreams: number, maxHeaderBytes: number, resetBurst: number, resetRate: number, state: Int32Array): Session;
-  feed(s: Session, bytes: Buffer, maxBody: number, out: unknown[]): number;
-  drain(s: Session, out: unknown[]): number;
-  expire(s: Session, olderThanMs: number, out: unknown[]): number;
+  feed(s: Session, bytes: Buffer, maxBody: number): number;
+  drain(s: Session): number;
+  expire(s: Session, olderThanMs: number): number;
   respond(s: Session, streamId: number, status: number, body: Buffer | string, head: boolean, nvCount: number, ...nv: Array<string | string[] | undefined>): number;
   reset(s: Session, streamId: number, code: number): number;
   goaway(s: Session, code: number): number;
@@ -54,14 +54,22 @@ function load(): Loaded {
   }
 }
 
-// The shared state block (S_ in h2_session.c).
+// A session's state block (S_ in h2_session.c).
 const S_WAITING = 0;
 const S_GOAWAY = 1;
 const S_INVALID = 2;
 const S_REFUSED = 3;
 const S_DONE = 4;
 const S_ERRORS = 5;
-// A request's slots in `out` (set only when present: its bit in the meta's mask) ...
+const S_MORE = 6;
+// A request in the batch: meta ints (stream id, flag, mask of the slots present, method code, then
+// offset and length in the slab per slot) ...
+const M_ID = 0;
+const M_FLAG = 1;
+const M_MASK = 2;
+const M_METHOD = 3;
+const M_SLOTS = 4;
+// ... and its slots: the fields, then the body.
 const F_METHOD = 0;
 const F_PATH = 1;
 const F_BODY = 9;
@@ -92,65 +100,133 @@ export interface NativeH2Deps {
   badInput: BadInputReporter;
 }
 
+/** The batch the addon writes (one per process: a batch is read before the next feed). */
+interface Batch {
+  slab: Buffer;
+  meta: Int32Array;
+  /** Ints per request in meta. */
+  stride: number;
+}
+let batch: Batch | undefined;
+
+function batchFor(addon: H2Addon, maxHeaderBytes: number): Batch {
+  if (batch === undefined) {
+    // Room for a request with the largest header list and body; off the V8 heap, so C keeps pointers.
+    const slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, maxHeaderBytes + 65536));
+    const meta = new Int32Array(new ArrayBuffer(addon.META * addon.MAX_BATCH * 4));
+    addon.setup(slab, meta);
+    batch = { slab, meta, stride: addon.META };
+  }
+  return batch;
+}
+
 /**
- * One request, read from its slots in a batch. For a GET (answered before the next request is read)
- * one object per connection is pointed at each request in turn; a request answered later (a POST:
- * its body is a promise) gets its own copy of the slots.
+ * The request at one place in the batch: strings are made from the slab only when read. It is
+ * valid until the next feed, which is all a GET needs (answered at once); one object per
+ * connection is pointed at each request in turn. A request answered later (a POST: its body is a
+ * promise) is copied into a HeldRequest first.
  */
-class NativeRequest implements DohRequest {
+class BatchRequest implements DohRequest {
   method = '';
   target = '';
   readonly transport = 'h2' as const;
   readonly remoteAddress: string;
   flag = 0;
-  mask = 0;
-  #slots: unknown[] = [];
-  #base = 0;
+  #at = 0;
+  #mask = 0;
+  readonly #batch: Batch;
   readonly #onSlow: () => void;
-  constructor(remoteAddress: string, onSlow: () => void) {
+  constructor(remoteAddress: string, batch: Batch, onSlow: () => void) {
     this.remoteAddress = remoteAddress;
+    this.#batch = batch;
     this.#onSlow = onSlow;
   }
-  point(slots: unknown[], base: number, flag: number, mask: number, method: number): this {
-    this.#slots = slots;
-    this.#base = base;
-    this.flag = flag;
-    this.mask = mask;
-    this.method = method === 0 ? this.#slot(F_METHOD) ?? '' : (METHODS[method] as string);
-    this.target = this.#slot(F_PATH) ?? '/';
+  point(i: number): this {
+    const meta = this.#batch.meta;
+    this.#at = i * this.#batch.stride;
+    this.flag = meta[this.#at + M_FLAG]!;
+    this.#mask = meta[this.#at + M_MASK]!;
+    const method = meta[this.#at + M_METHOD]!;
+    this.method = method === 0 ? this.slot(F_METHOD) ?? '' : (METHODS[method] as string);
+    this.target = this.slot(F_PATH) ?? '/';
     return this;
   }
-  #slot<T = string>(i: number): T | undefined {
-    return this.mask & (1 << i) ? (this.#slots[this.#base + i] as T) : undefined;
+  get streamId(): number {
+    return this.#batch.meta[this.#at + M_ID]!;
+  }
+  slot(i: number): string | undefined {
+    if (!(this.#mask & (1 << i))) return undefined;
+    const { meta, slab } = this.#batch;
+    const offset = meta[this.#at + M_SLOTS + 2 * i]!;
+    return slab.toString('latin1', offset, offset + meta[this.#at + M_SLOTS + 2 * i + 1]!);
+  }
+  bodyBytes(): Buffer {
+    if (!(this.#mask & (1 << F_BODY))) return EMPTY;
+    const { meta, slab } = this.#batch;
+    const offset = meta[this.#at + M_SLOTS + 2 * F_BODY]!;
+    return Buffer.from(slab.subarray(offset, offset + meta[this.#at + M_SLOTS + 2 * F_BODY + 1]!));
   }
   header(name: string): string | undefined {
     const slot = HEADER_SLOT[name];
-    return slot === undefined ? undefined : this.#slot(slot);
+    return slot === undefined ? undefined : this.slot(slot);
   }
   body(limit: number): Promise<Buffer> {
-    const body = this.#slot<Buffer>(F_BODY) ?? EMPTY;
-    if (this.flag === 408) {
-      this.#onSlow();
-      return Promise.reject(new DohError(408, 'slow body', 'body not complete within doh.idleTimeoutMs'));
-    }
-    if (this.flag === 413 || body.length > limit) return Promise.reject(new DohError(413, 'query too large', `body larger than doh.maxQueryBytes (${limit})`));
-    return Promise.resolve(body);
+    return bodyOf(this.flag, this.bodyBytes(), limit, this.#onSlow);
   }
+}
+
+/** A request copied out of the batch, for one answered after the next feed. */
+class HeldRequest implements DohRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly transport = 'h2' as const;
+  readonly remoteAddress: string;
+  readonly #flag: number;
+  readonly #headers = new Map<string, string>();
+  readonly #body: Buffer;
+  readonly #onSlow: () => void;
+  constructor(from: BatchRequest, onSlow: () => void) {
+    this.method = from.method;
+    this.target = from.target;
+    this.remoteAddress = from.remoteAddress;
+    this.#flag = from.flag;
+    for (const name in HEADER_SLOT) {
+      const value = from.header(name);
+      if (value !== undefined) this.#headers.set(name, value);
+    }
+    this.#body = from.bodyBytes();
+    this.#onSlow = onSlow;
+  }
+  header(name: string): string | undefined {
+    return this.#headers.get(name);
+  }
+  body(limit: number): Promise<Buffer> {
+    return bodyOf(this.#flag, this.#body, limit, this.#onSlow);
+  }
+}
+
+function bodyOf(flag: number, body: Buffer, limit: number, onSlow: () => void): Promise<Buffer> {
+  if (flag === 408) {
+    onSlow();
+    return Promise.reject(new DohError(408, 'slow body', 'body not complete within doh.idleTimeoutMs'));
+  }
+  if (flag === 413 || body.length > limit) return Promise.reject(new DohError(413, 'query too large', `body larger than doh.maxQueryBytes (${limit})`));
+  return Promise.resolve(body);
 }
 
 /** Serves HTTP/2 on a TLS socket that negotiated h2; the socket is the connection's from here on. */
 export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   const { addon, service, errors, badInput } = deps;
   const limits = deps.config();
+  const shared = batchFor(addon, limits.maxHeaderBytes);
   // Off the V8 heap (an ArrayBuffer of its own), so C keeps a pointer to it.
   const state = new Int32Array(new ArrayBuffer(addon.STATE_SIZE * 4));
   const session = addon.create(limits.maxConcurrentStreams, limits.maxHeaderBytes, 200, 50, state);
-  const { STRIDE: stride, META: meta, META_BASE: metaBase, MAX_BATCH: maxBatch, MAX_NV_ARGS: maxArgs } = addon;
-  const out: unknown[] = [];
+  const maxArgs = addon.MAX_NV_ARGS;
   const nv: string[] = [];
   const remote = socket.remoteAddress ?? '';
   const onSlow = () => errors('slow body').inc();
-  const shared = new NativeRequest(remote, onSlow);
+  const current = new BatchRequest(remote, shared, onSlow);
   const seen = { goaway: 0, invalid: 0, refused: 0 };
   let closed = false;
   /** Set once the socket is being ended: what the client still sends is not fed to a finished session. */
@@ -176,21 +252,17 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   };
 
   const serve = (i: number): void => {
-    const at = metaBase + meta * i;
-    const id = state[at]!;
-    const flag = state[at + 1]!;
-    if (flag === 431) {
+    const at = current.point(i);
+    const id = at.streamId;
+    if (at.flag === 431) {
       errors('header too large').inc();
       badInput.report('doh', 'header too large', `header list larger than doh.maxHeaderBytes (${limits.maxHeaderBytes}) octets (32 per field counted, RFC 9113 §6.5.2)`, remote);
       addon.respond(session, id, 431, EMPTY, false, 0);
       return;
     }
-    const methodCode = state[at + 3]!;
-    // Only a request with a body is answered later; it keeps a copy of its slots.
-    const later = methodCode !== 1 && methodCode !== 3 && methodCode !== 4;
-    const base = i * stride;
-    const req = later ? new NativeRequest(remote, onSlow).point(out.slice(base, base + stride), 0, flag, state[at + 2]!, methodCode) : shared.point(out, base, flag, state[at + 2]!, methodCode);
-    const method = req.method;
+    const method = at.method;
+    // Only a request with a body is answered later; it keeps a copy.
+    const req = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? at : new HeldRequest(at, onSlow);
     const head = method === 'HEAD';
     const q = req.target.indexOf('?');
     const path = q < 0 ? req.target : req.target.slice(0, q);
@@ -217,8 +289,8 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   const serveAll = (n: number): void => {
     for (;;) {
       for (let i = 0; i < n; i++) serve(i);
-      if (n < maxBatch) return;
-      n = addon.drain(session, out);
+      if (state[S_MORE] === 0) return;
+      n = addon.drain(session);
     }
   };
 
@@ -271,7 +343,7 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       () => {
         slowTimer = undefined;
         if (closed) return;
-        serveAll(addon.expire(session, limits.idleTimeoutMs, out));
+        serveAll(addon.expire(session, limits.idleTimeoutMs));
         flush();
       },
       Math.max(25, limits.idleTimeoutMs / 4),
@@ -289,7 +361,7 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   });
   socket.on('data', (chunk: Buffer) => {
     if (closed || ending) return;
-    const n = addon.feed(session, chunk, deps.config().maxQueryBytes, out);
+    const n = addon.feed(session, chunk, deps.config().maxQueryBytes);
     if (n < 0) {
       errors('h2 session error').inc();
       seen.goaway = -1;
