@@ -40,7 +40,7 @@ enum { S_WAITING, S_GOAWAY, S_INVALID, S_REFUSED, S_DONE, S_ERRORS, S_MORE };
 enum { M_OTHER, M_GET, M_POST, M_HEAD, M_OPTIONS };
 #define MAX_NV 32
 #define MAX_NV_ARGS 16
-#define NV_SCRATCH 8192
+#define NV_SCRATCH 65536 /* more than a header list of doh.maxHeaderBytes echoed back */
 /* Streams kept for reuse per session, and the largest buffers they keep. */
 #define SPARE_STREAMS 32
 #define SPARE_BUF 1024

@@ -86,6 +86,7 @@ const HEADER_SLOT: Record<string, number> = {
 const METHODS = ['', 'GET', 'POST', 'HEAD', 'OPTIONS'];
 const NGHTTP2_NO_ERROR = 0;
 const NGHTTP2_INTERNAL_ERROR = 2;
+const NGHTTP2_ERR_STREAM_CLOSED = -510;
 /** Above this many bytes waiting in the socket, reading stops until it drains. */
 const WRITE_BACKLOG = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -246,9 +247,16 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       nv[n++] = name;
       nv[n++] = headers[name] as string;
     }
-    if (n > maxArgs) addon.respond(session, id, res.status, res.body, head, -1, nv.slice(0, n));
-    // prettier-ignore
-    else addon.respond(session, id, res.status, res.body, head, n, nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8], nv[9], nv[10], nv[11], nv[12], nv[13], nv[14], nv[15]);
+    const rv =
+      n > maxArgs
+        ? addon.respond(session, id, res.status, res.body, head, -1, nv.slice(0, n))
+        : // prettier-ignore
+          addon.respond(session, id, res.status, res.body, head, n, nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8], nv[9], nv[10], nv[11], nv[12], nv[13], nv[14], nv[15]);
+    // Refused by nghttp2 (a header it will not send): the stream is reset rather than left waiting.
+    if (rv < 0 && rv !== NGHTTP2_ERR_STREAM_CLOSED) {
+      badInput.report('doh', 'internal error', `HTTP/2 response on stream ${id} refused (nghttp2 error ${rv})`, remote);
+      addon.reset(session, id, NGHTTP2_INTERNAL_ERROR);
+    }
   };
 
   const serve = (i: number): void => {
@@ -286,9 +294,19 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
     );
   };
 
+  // A throw here would end the process from a socket event: the stream is reset and counted instead.
+  const serveSafely = (i: number): void => {
+    try {
+      serve(i);
+    } catch (err) {
+      badInput.report('doh', 'internal error', (err as Error).message, remote);
+      addon.reset(session, current.point(i).streamId, NGHTTP2_INTERNAL_ERROR);
+    }
+  };
+
   const serveAll = (n: number): void => {
     for (;;) {
-      for (let i = 0; i < n; i++) serve(i);
+      for (let i = 0; i < n; i++) serveSafely(i);
       if (state[S_MORE] === 0) return;
       n = addon.drain(session);
     }

@@ -104,3 +104,18 @@ test(`${engine}: bytes that are not HTTP/2 after ALPN h2 end the connection, cou
   t.true(await until(async () => d.metrics.get('driad_doh_connection_errors_total', { kind: 'h2 session error' }) >= 1, 2000), 'counted');
   t.true(await stillServes(d));
 });
+
+test(`${engine}: 300 GETs in one write (more than one batch of the native engine) are all answered, each on its stream`, async (t) => {
+  const d = await startTestDriad(CONFIG.replace('maxConcurrentStreams: 5', 'maxConcurrentStreams: 400'));
+  t.teardown(() => d.stop(0));
+  const c = await rawH2(d.doh!.port, d.doh!.certificate);
+  t.teardown(() => c.socket.destroy());
+  const ids = Array.from({ length: 300 }, (_, i) => 1 + 2 * i);
+  // Each with its own query ID in dns=: every answer must come back on its own stream.
+  c.write(Buffer.concat(ids.map((id) => headersFrame(id, request('GET', `/dns-query?dns=${b64url(buildQuery(NAME, 'A', { id }))}`), true))));
+  t.true(await until(async () => c.bodies.size === 300 && [...c.bodies.values()].every((b) => b.length >= 12), 5000), `${c.bodies.size} answered`);
+  t.deepEqual([...c.responses].sort((a, b) => a - b), ids);
+  t.true(ids.every((id) => c.bodies.get(id)!.readUInt16BE(0) === id), 'each answer on the stream of its query');
+  t.is(c.resets.size, 0);
+  t.is(d.metrics.get('driad_doh_requests_total', { transport: 'h2', format: 'wire', status: '200' }), 300);
+});

@@ -59,6 +59,8 @@ export interface RawH2 {
   write(bytes: Buffer): void;
   /** Stream ids the server sent HEADERS on (its responses). */
   responses: Set<number>;
+  /** The DATA the server sent, per stream (padding is not used by the servers under test). */
+  bodies: Map<number, Buffer>;
   /** RST_STREAM frames from the server: stream id to error code. */
   resets: Map<number, number>;
   goaway: { lastStreamId: number; code: number } | null;
@@ -76,6 +78,7 @@ export function rawH2(port: number, ca: string | Buffer): Promise<RawH2> {
         if (!socket.destroyed) socket.write(bytes);
       },
       responses: new Set(),
+      bodies: new Map(),
       resets: new Map(),
       goaway: null,
       closed: false,
@@ -91,6 +94,7 @@ export function rawH2(port: number, ca: string | Buffer): Promise<RawH2> {
         const id = pending.readUInt32BE(5) & 0x7fffffff;
         const payload = pending.subarray(9, 9 + length);
         if (type === FRAME.HEADERS) conn.responses.add(id);
+        else if (type === FRAME.DATA) conn.bodies.set(id, Buffer.concat([conn.bodies.get(id) ?? Buffer.alloc(0), payload]));
         else if (type === FRAME.RST_STREAM) conn.resets.set(id, payload.readUInt32BE(0));
         else if (type === FRAME.GOAWAY) conn.goaway = { lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) };
         else if (type === FRAME.SETTINGS && (pending[4]! & 1) === 0) conn.settingsSeen++;
