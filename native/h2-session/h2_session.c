@@ -42,8 +42,8 @@ enum { M_OTHER, M_GET, M_POST, M_HEAD, M_OPTIONS };
 #define MAX_NV_ARGS 16
 #define NV_SCRATCH 65536 /* more than a header list of doh.maxHeaderBytes echoed back */
 /* Streams kept for reuse per session, and the largest buffers they keep. */
-#define SPARE_STREAMS 32
-#define SPARE_BUF 1024
+#define SPARE_STREAMS 16
+#define SPARE_BUF 512
 
 typedef struct {
   char *p;
@@ -685,7 +685,7 @@ static napi_value js_pull(napi_env env, napi_callback_info info) {
   if (s->out.len == 0) return undef;
   napi_value out;
   CHECK(napi_create_buffer_copy(env, s->out.len, s->out.p, NULL, &out));
-  if (s->out.cap > 65536) buf_free(&s->out); /* a burst does not pin its buffer for the connection's life */
+  if (s->out.cap > 16384) buf_free(&s->out); /* a burst does not pin its buffer for the connection's life */
   return out;
 }
 
