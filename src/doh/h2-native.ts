@@ -14,7 +14,7 @@ import { DohError, type DohRequest, type DohResponse, type DohService } from './
 type Session = object & { readonly __h2session: unique symbol };
 
 /** native/h2-session/h2_session.c: see the comment at its top. */
-interface H2Addon {
+export interface H2Addon {
   SLOTS: number;
   META: number;
   MAX_BATCH: number;
@@ -101,8 +101,8 @@ export interface NativeH2Deps {
   badInput: BadInputReporter;
 }
 
-/** The batch the addon writes (one per process: a batch is read before the next feed). */
-interface Batch {
+/** The batch the addon writes (one per process: a batch is read before the next feed); exported for the fuzz test. */
+export interface Batch {
   slab: Buffer;
   meta: Int32Array;
   /** Ints per request in meta. */
@@ -110,7 +110,7 @@ interface Batch {
 }
 let batch: Batch | undefined;
 
-function batchFor(addon: H2Addon, maxHeaderBytes: number): Batch {
+export function batchFor(addon: H2Addon, maxHeaderBytes: number): Batch {
   if (batch === undefined) {
     // Room for a request with the largest header list and body; off the V8 heap, so C keeps pointers.
     const slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, maxHeaderBytes + 65536));
