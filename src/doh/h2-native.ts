@@ -109,11 +109,14 @@ export interface Batch {
   stride: number;
 }
 let batch: Batch | undefined;
+/** doh.maxHeaderBytes and doh.maxQueryBytes at most (src/config/validate.ts), and some room. */
+const SLAB_BYTES = 1_048_576 + 65_536 + 4096;
 
-export function batchFor(addon: H2Addon, maxHeaderBytes: number): Batch {
+export function batchFor(addon: H2Addon): Batch {
   if (batch === undefined) {
-    // Room for a request with the largest header list and body; off the V8 heap, so C keeps pointers.
-    const slab = Buffer.allocUnsafeSlow(Math.max(256 * 1024, maxHeaderBytes + 65536));
+    // Room for a request with the largest header list and body any config allows (one slab for
+    // every listener in the process); off the V8 heap, so C keeps pointers.
+    const slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     const meta = new Int32Array(new ArrayBuffer(addon.META * addon.MAX_BATCH * 4));
     addon.setup(slab, meta);
     batch = { slab, meta, stride: addon.META };
@@ -219,7 +222,7 @@ function bodyOf(flag: number, body: Buffer, limit: number, onSlow: () => void): 
 export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
   const { addon, service, errors, badInput } = deps;
   const limits = deps.config();
-  const shared = batchFor(addon, limits.maxHeaderBytes);
+  const shared = batchFor(addon);
   // Off the V8 heap (an ArrayBuffer of its own), so C keeps a pointer to it.
   const state = new Int32Array(new ArrayBuffer(addon.STATE_SIZE * 4));
   const session = addon.create(limits.maxConcurrentStreams, limits.maxHeaderBytes, 200, 50, state);

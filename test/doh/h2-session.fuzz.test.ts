@@ -29,7 +29,7 @@ const MAX_BODY = 4096;
 /** Feeds the chunks to a fresh session, answers what it hands over, pulls; returns what it saw. */
 function drive(chunks: Buffer[], maxConcurrentStreams = 10): { requests: number; bad: string[] } {
   if (!addon) throw new Error('native/h2-session is not built');
-  const batch = batchFor(addon, MAX_HEADER_BYTES);
+  const batch = batchFor(addon);
   const state = new Int32Array(new ArrayBuffer(addon.STATE_SIZE * 4));
   const session = addon.create(maxConcurrentStreams, MAX_HEADER_BYTES, 200, 50, state);
   const bad: string[] = [];
