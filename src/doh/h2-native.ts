@@ -250,11 +250,9 @@ export function serveNativeH2(socket: TLSSocket, deps: NativeH2Deps): void {
       nv[n++] = name;
       nv[n++] = headers[name] as string;
     }
-    const rv =
-      n > maxArgs
-        ? addon.respond(session, id, res.status, res.body, head, -1, nv.slice(0, n))
-        : // prettier-ignore
-          addon.respond(session, id, res.status, res.body, head, n, nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8], nv[9], nv[10], nv[11], nv[12], nv[13], nv[14], nv[15]);
+    let rv: number;
+    if (n > maxArgs) rv = addon.respond(session, id, res.status, res.body, head, -1, nv.slice(0, n));
+    else rv = addon.respond(session, id, res.status, res.body, head, n, nv[0], nv[1], nv[2], nv[3], nv[4], nv[5], nv[6], nv[7], nv[8], nv[9], nv[10], nv[11], nv[12], nv[13], nv[14], nv[15]);
     // Refused by nghttp2 (a header it will not send): the stream is reset rather than left waiting.
     if (rv < 0 && rv !== NGHTTP2_ERR_STREAM_CLOSED) {
       badInput.report('doh', 'internal error', `HTTP/2 response on stream ${id} refused (nghttp2 error ${rv})`, remote);
