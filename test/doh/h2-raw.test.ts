@@ -119,3 +119,42 @@ test(`${engine}: 300 GETs in one write (more than one batch of the native engine
   t.is(c.resets.size, 0);
   t.is(d.metrics.get('driad_doh_requests_total', { transport: 'h2', format: 'wire', status: '200' }), 300);
 });
+
+// native/h2-session only: node:http2 refuses streams a client this fast opens before it has
+// written the earlier answers, and ends the session after 100 refusals (maxSessionRejectedStreams).
+const nativeOnly = native ? test : test.skip;
+nativeOnly(`${engine}: a client that sends requests but does not read its answers is stopped being read, and served again once it reads`, async (t) => {
+  const d = await startTestDriad(CONFIG.replace('maxConcurrentStreams: 5', 'maxConcurrentStreams: 100').replace('idleTimeoutMs: 5000', 'idleTimeoutMs: 60000'));
+  t.teardown(() => d.stop(0));
+  const c = await rawH2(d.doh!.port, d.doh!.certificate);
+  t.teardown(() => c.socket.destroy());
+  c.socket.pause();
+  // JSON answers (about 400 bytes each): 24 MB in all, more than the loopback socket buffers hold.
+  const answered = () => d.metrics.get('driad_doh_requests_total', { transport: 'h2', format: 'json', status: '200' });
+  const refusedByServer = () => d.metrics.get('driad_doh_connection_errors_total', { kind: 'refused stream' });
+  const total = 60_000;
+  const get = (id: number) => headersFrame(id, request('GET', `/resolve?name=${NAME}&type=AMTRELAY`), true);
+  for (let sent = 0; sent < total; sent += 1000) {
+    c.write(Buffer.concat(Array.from({ length: 1000 }, (_, i) => get(1 + 2 * (sent + i)))));
+    await new Promise((r) => setImmediate(r));
+  }
+  // The answers pile up in the socket buffers until the server stops reading: answered stops growing.
+  let before = -1;
+  let still = false;
+  for (let i = 0; i < 20 && !still; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    still = answered() === before;
+    before = answered();
+  }
+  t.true(still, 'the server stops answering');
+  // ... because it stopped reading: requests it has not seen are still on the way (a server that
+  // read on would have answered or refused every one, its unsent answers piling up in memory).
+  t.true(before + refusedByServer() < total, `${before} answered, ${refusedByServer()} refused of ${total} while the client does not read`);
+  c.socket.resume();
+  // Streams the client opened while answers to earlier ones waited in the stalled socket were over
+  // the concurrency limit: refused. Every other one is answered now.
+  const refused = () => [...c.resets.values()].filter((code) => code === H2_ERROR.REFUSED_STREAM).length;
+  t.true(await until(async () => answered() + refused() === total, 20_000), `${answered()} answered and ${refused()} refused of ${total} once it reads`);
+  t.is(c.resets.size, refused(), 'no other reset');
+  t.is(c.goaway, null, 'the connection stays');
+});

@@ -5,7 +5,7 @@
 
 import { connect, type TLSSocket } from 'node:tls';
 
-export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, GOAWAY: 7 } as const;
+export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, GOAWAY: 7, WINDOW_UPDATE: 8 } as const;
 export const FLAG = { END_STREAM: 0x1, END_HEADERS: 0x4 } as const;
 export const H2_ERROR = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, REFUSED_STREAM: 7, CANCEL: 8, ENHANCE_YOUR_CALM: 11 } as const;
 
@@ -68,7 +68,20 @@ export interface RawH2 {
   settingsSeen: number;
 }
 
-/** Connects with ALPN h2 and sends the preface and an empty SETTINGS; never ACKs the server's. */
+/** SETTINGS_INITIAL_WINDOW_SIZE and a connection WINDOW_UPDATE to 2^31-1: flow control never stops the server. */
+function hugeWindows(): Buffer {
+  const settings = Buffer.alloc(6);
+  settings.writeUInt16BE(0x4, 0);
+  settings.writeUInt32BE(0x7fffffff, 2);
+  const increment = Buffer.alloc(4);
+  increment.writeUInt32BE(0x7fffffff - 65535);
+  return Buffer.concat([frame(FRAME.SETTINGS, 0, 0, settings), frame(FRAME.WINDOW_UPDATE, 0, 0, increment)]);
+}
+
+/**
+ * Connects with ALPN h2 and sends the preface and SETTINGS with windows so large that only TCP
+ * holds the server back; never ACKs the server's SETTINGS.
+ */
 export function rawH2(port: number, ca: string | Buffer): Promise<RawH2> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['h2'] });
@@ -105,7 +118,7 @@ export function rawH2(port: number, ca: string | Buffer): Promise<RawH2> {
     socket.on('close', () => (conn.closed = true));
     socket.once('secureConnect', () => {
       if (socket.alpnProtocol !== 'h2') return reject(new Error(`ALPN gave ${String(socket.alpnProtocol)}, not h2`));
-      socket.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
+      socket.write(Buffer.concat([PREFACE, hugeWindows()]));
       resolve(conn);
     });
     socket.once('error', reject);
