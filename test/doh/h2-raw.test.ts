@@ -122,8 +122,7 @@ test(`${engine}: 300 GETs in one write (more than one batch of the native engine
 
 // native/h2-session only: node:http2 refuses streams a client this fast opens before it has
 // written the earlier answers, and ends the session after 100 refusals (maxSessionRejectedStreams).
-const nativeOnly = native ? test : test.skip;
-nativeOnly(`${engine}: a client that sends requests but does not read its answers is stopped being read, and served again once it reads`, async (t) => {
+if (native) test(`${engine}: a client that sends requests but does not read its answers is stopped being read, and served again once it reads`, async (t) => {
   const d = await startTestDriad(CONFIG.replace('maxConcurrentStreams: 5', 'maxConcurrentStreams: 100').replace('idleTimeoutMs: 5000', 'idleTimeoutMs: 60000'));
   t.teardown(() => d.stop(0));
   const c = await rawH2(d.doh!.port, d.doh!.certificate);
