@@ -42,6 +42,8 @@ DRIAD_DEBS+=(openssl libyang2-tools)
 DRIAD_DEBS+=(clang libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev iproute2 python3)
 # DoH: curl (--doh-url) and openssl (the self-signed certificate) in tests; h2load and dnsdist for bench/doh.
 DRIAD_DEBS+=(curl nghttp2-client dnsdist)
+# The DoH listener's HTTP/2 engine (native/h2-session) is built against libnghttp2.
+DRIAD_DEBS+=(libnghttp2-dev)
 
 # ensure_debs [PKG...]: installs the given packages (default: DRIAD_DEBS) that are missing.
 ensure_debs() {

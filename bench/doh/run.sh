@@ -40,7 +40,7 @@ log: { level: warn }
 doh:
   stateDir: $WORK/doh-state
 YAML
-  taskset -c "$SERVER_CPU" node "$ROOT/src/main.ts" --config "$WORK/driad.yaml" --dns-listen "127.0.0.1:$DNS_PORT" \
+  DRIAD_DOH_NATIVE_H2=${NATIVE_H2:-true} taskset -c "$SERVER_CPU" node "$ROOT/src/main.ts" --config "$WORK/driad.yaml" --dns-listen "127.0.0.1:$DNS_PORT" \
     --http-listen "127.0.0.1:$HTTP_PORT" --doh-listen "127.0.0.1:$DOH_PORT" >>"$WORK/driad.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 30))
@@ -102,9 +102,12 @@ TICK_HZ=$(getconf CLK_TCK)
 measure_h2() {
   local name=$1 port=$2 round=$3 base=$WORK/$1.r$3 t0 t1
   sed "s|^|https://127.0.0.1:$port|" "$WORK/paths.txt" >"$base.uris"
+  # h2load counts only the requests after its warm-up, so the CPU is counted from then on too.
+  taskset -c "$CLIENT_CPU" h2load "${H2LOAD_ARGS[@]}" -i "$base.uris" --log-file="$base.lat" >"$base.out" 2>&1 &
+  local h2pid=$!
+  sleep "$WARMUP"
   t0=$(server_ticks)
-  taskset -c "$CLIENT_CPU" h2load "${H2LOAD_ARGS[@]}" -i "$base.uris" --log-file="$base.lat" >"$base.out" 2>&1 ||
-    die "h2load failed against $name: $(tail -5 "$base.out")"
+  wait "$h2pid" || die "h2load failed against $name: $(tail -5 "$base.out")"
   t1=$(server_ticks)
   local rps failed p99 ok2xx
   rps=$(awk '/^finished in/ {print $4}' "$base.out")
@@ -141,7 +144,8 @@ measure_udp() {
   echo "udp $qps $p99 ${lost:-0} $cpu_us" >>"$WORK/results"
 }
 
-VARIANTS=${VARIANTS:-"driad dnsdist udp"}
+# driad-nodeh2: driad with doh.nativeH2 false (node:http2), for comparison.
+VARIANTS=${VARIANTS:-"driad dnsdist udp driad-nodeh2"}
 : >"$WORK/results"
 for round in $(seq "$ROUNDS"); do
   for v in $VARIANTS; do
@@ -149,6 +153,7 @@ for round in $(seq "$ROUNDS"); do
       driad) start_driad; measure_h2 driad "$DOH_PORT" "$round"; stop ;;
       dnsdist) start_driad; start_dnsdist; check_same; measure_h2 dnsdist "$DNSDIST_PORT" "$round"; stop ;;
       udp) start_driad; measure_udp "$round"; stop ;;
+      driad-nodeh2) NATIVE_H2=false start_driad; measure_h2 driad-nodeh2 "$DOH_PORT" "$round"; stop ;;
     esac
   done
   VARIANTS="$(echo "$VARIANTS" | awk '{for (i = 2; i <= NF; i++) printf "%s ", $i; print $1}')"
@@ -162,7 +167,7 @@ echo "doh: $(wc -l <"$WORK/paths.txt") queries ($SOURCES sources, A + AMTRELAY, 
 echo "h2load -c $CLIENTS -m $STREAMS -t 1 -D $DURATION --warm-up-time=$WARMUP (HTTP/2 over TLS, GET); dnsperf -c 4 -q 200 -l $DURATION over UDP"
 echo "servers on CPU $SERVER_CPU (dnsdist and the driad behind it share it), load on CPU $CLIENT_CPU"
 printf '%-12s %10s %9s %8s %14s\n' what "req/s" "p99 ms" "failed" "server us/req"
-for s in driad dnsdist udp; do
+for s in driad dnsdist udp driad-nodeh2; do
   grep -q "^$s " "$WORK/results" || continue
   printf '%-12s %10.0f %9.3f %8.0f %14s\n' "$s" "$(col "$s" 2)" "$(col "$s" 3)" "$(col "$s" 4)" "$(col "$s" 5)"
 done

@@ -123,6 +123,7 @@ export function defaultConfig(): Config {
       maxConnections: 10_000,
       handshakeTimeoutMs: 5000,
       idleTimeoutMs: 30_000,
+      nativeH2: true,
     },
     prober: null,
     log: { level: 'info', badInputIntervalMs: 10_000 },

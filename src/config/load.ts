@@ -23,6 +23,7 @@ const ENV_KEYS: Array<[string, string[]]> = [
   ['DRIAD_DNS_LISTEN', ['dns', 'listen']],
   ['DRIAD_HTTP_LISTEN', ['http', 'listen']],
   ['DRIAD_DOH_LISTEN', ['doh', 'listen']],
+  ['DRIAD_DOH_NATIVE_H2', ['doh', 'nativeH2']],
   ['DRIAD_ZONES', ['zones', 'directory']],
   ['DRIAD_ADMIN_TOKEN', ['http', 'adminToken']],
   ['DRIAD_LOG_LEVEL', ['log', 'level']],

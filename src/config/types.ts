@@ -201,6 +201,8 @@ export interface DohConfig {
   handshakeTimeoutMs: number;
   /** A connection with no request for this long is closed; a request whose body is not in by then gets 408. */
   idleTimeoutMs: number;
+  /** HTTP/2 through native/h2-session (libnghttp2, driven from memory); false, or the addon not built: node:http2. */
+  nativeH2: boolean;
 }
 
 /** The RTT prober (src/prober/): AMT Relay Discovery to each relay; unset: not running. */

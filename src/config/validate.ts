@@ -333,6 +333,7 @@ function dohSection(s: Section): DohConfig {
     maxConnections: s.int('maxConnections', 1, 1_000_000),
     handshakeTimeoutMs: s.int('handshakeTimeoutMs', 100, 600_000),
     idleTimeoutMs: s.int('idleTimeoutMs', 100, 3_600_000),
+    nativeH2: s.bool('nativeH2'),
   };
   parseHostPort(d.listen, 'doh.listen');
   if ((d.certFile === undefined) !== (d.keyFile === undefined)) {

@@ -264,10 +264,12 @@ function methodNotAllowed(method: string, allow: string): DohError {
 
 /** The `dns` parameter: base64url without padding (RFC 8484 §6); padding is tolerated. */
 function decodeDnsParam(text: string, maxBytes: number): Buffer {
-  if (!BASE64URL.test(text) || text.replace(/=+$/, '').length % 4 === 1) {
+  let unpadded = text.length;
+  while (unpadded > 0 && text.charCodeAt(unpadded - 1) === 0x3d) unpadded--;
+  if (!BASE64URL.test(text) || unpadded % 4 === 1) {
     throw new DohError(400, 'bad base64url', 'dns= is not base64url (RFC 4648 §5: A-Z a-z 0-9 - _, no padding)');
   }
-  const decodedLength = Math.floor((text.replace(/=+$/, '').length * 3) / 4);
+  const decodedLength = Math.floor((unpadded * 3) / 4);
   if (decodedLength > maxBytes) throw new DohError(413, 'query too large', `query of ${decodedLength} bytes is larger than doh.maxQueryBytes (${maxBytes})`);
   return Buffer.from(text, 'base64url');
 }

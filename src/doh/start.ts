@@ -13,6 +13,7 @@ import type { BadInputReporter } from '../telemetry/bad-input.ts';
 import type { Logger } from '../telemetry/log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { loadCredentials } from './cert.ts';
+import { loadH2Addon, serveNativeH2 } from './h2-native.ts';
 import { DohError, DohService, type DohRequest, type DohResponse, type DohTransport } from './service.ts';
 
 export interface DohStartDeps {
@@ -24,9 +25,12 @@ export interface DohStartDeps {
   log: Logger;
 }
 
+/** What speaks HTTP/2 on h2 connections (doh.nativeH2). */
+export type H2Engine = 'native/h2-session' | 'node:http2';
+
 export interface Doh {
   /** The TLS listener, null when doh.enabled is false. */
-  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string; certificate: string } | null;
+  tls: { address: string; port: number; fingerprint: string; spki: string; certFile: string; certificate: string; h2: H2Engine } | null;
   /** For the plain HTTP listener: answers the request and returns true when the path is ours. */
   http1: (req: IncomingMessage, res: ServerResponse) => boolean;
   close(): Promise<void>;
@@ -106,6 +110,10 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
     else socket.destroy();
   });
 
+  const { addon: h2addon, reason } = limits.nativeH2 ? loadH2Addon() : { addon: null, reason: 'doh.nativeH2 is false' };
+  if (!h2addon) deps.log.warn(`DoH over HTTP/2 through node:http2: ${reason}`);
+  const native = h2addon ? { addon: h2addon, service, config: () => deps.config().doh, errors, badInput: deps.badInput } : null;
+
   const open = new Set<TLSSocket>();
   const tlsServer: TlsServer = createTls({
     cert: credentials.cert,
@@ -132,7 +140,8 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
     open.add(socket);
     socket.on('close', () => open.delete(socket));
     socket.on('error', () => {});
-    if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
+    if (socket.alpnProtocol === 'h2' && native) serveNativeH2(socket, native);
+    else if (socket.alpnProtocol === 'h2') h2server.emit('connection', socket);
     else h1server.emit('connection', socket);
   });
   deps.metrics.gauge('driad_doh_connections', 'Open DoH TLS connections', () => [[{}, open.size]]);
@@ -148,12 +157,12 @@ export async function startDoh(config: Config, deps: DohStartDeps): Promise<Doh>
   const bound = tlsServer.address();
   if (bound === null || typeof bound === 'string') throw new Error('DoH listener has no address');
   deps.log.info(
-    { address: bound.address, port: bound.port, certificate: credentials.origin, file: credentials.file, sha256: credentials.fingerprint, spki: credentials.spki },
+    { address: bound.address, port: bound.port, h2: h2addon ? `native/h2-session (nghttp2 ${h2addon.nghttp2Version})` : 'node:http2', certificate: credentials.origin, file: credentials.file, sha256: credentials.fingerprint, spki: credentials.spki },
     `DoH listening on ${bound.address}:${bound.port} (HTTP/2 and HTTP/1.1 over TLS); certificate ${credentials.origin === 'config' ? 'from doh.certFile' : `self-signed, ${credentials.origin}, ${credentials.file}`}; SHA-256 fingerprint ${credentials.fingerprint}`,
   );
 
   return {
-    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file, certificate: credentials.cert.toString() },
+    tls: { address: bound.address, port: bound.port, fingerprint: credentials.fingerprint, spki: credentials.spki, certFile: credentials.file, certificate: credentials.cert.toString(), h2: h2addon ? 'native/h2-session' : 'node:http2' },
     http1: plain,
     close: () =>
       new Promise<void>((resolve) => {

@@ -35,6 +35,7 @@ const withoutId = (b: Buffer): Buffer => b.subarray(2);
 
 test('the same answer bytes as UDP, apart from the ID, over HTTP/2, HTTP/1.1+TLS and plain HTTP/1.1, GET and POST, ID 0 or not', async (t) => {
   const { d, tls, session, plain } = await started(t);
+  t.is(tls.h2, process.env.DRIAD_DOH_NATIVE_H2 === 'false' ? 'node:http2' : 'native/h2-session', 'the HTTP/2 engine this run is for');
   const queries = [
     buildQuery(NAME, 'AMTRELAY', { id: 0, udpSize: 1232 }),
     buildQuery(NAME, 'A', { id: 0x4321 }),

@@ -7,7 +7,11 @@ import { silentLogger } from '../../src/telemetry/log.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-/** Starts driad in this process on free loopback ports, optionally with a YAML config. */
+/**
+ * Starts driad in this process on free loopback ports, optionally with a YAML config. Of the
+ * environment only DRIAD_DOH_NATIVE_H2 reaches the config: test/doh/node-http2-*.test.ts set it to
+ * run every DoH test again on node:http2.
+ */
 export async function startTestDriad(yaml?: string, overrides: ConfigOverrides = {}): Promise<Driad & { dnsPort: number; httpPort: number }> {
   let config: string | undefined;
   if (yaml !== undefined) {
@@ -15,7 +19,7 @@ export async function startTestDriad(yaml?: string, overrides: ConfigOverrides =
     config = join(dir, 'driad.yaml');
     writeFileSync(config, yaml);
   }
-  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', dohListen: '127.0.0.1:0', adminToken: ADMIN_TOKEN, config, ...overrides }, {});
+  const cfg = loadConfig({ dnsListen: ['127.0.0.1:0'], httpListen: '127.0.0.1:0', dohListen: '127.0.0.1:0', adminToken: ADMIN_TOKEN, config, ...overrides }, { DRIAD_DOH_NATIVE_H2: process.env.DRIAD_DOH_NATIVE_H2 });
   const driad = await startDriad(cfg, silentLogger());
   return Object.assign(driad, { dnsPort: (driad.dns[0] as { port: number }).port, httpPort: driad.http.port });
 }
