@@ -10,6 +10,7 @@ import { tunnelUsageId, type AmtTunnelUsage } from '../../accounting/records.ts'
 import { SpoolRefused } from '../../accounting/spool.ts';
 import type { IpfixConfig, RelayConfig } from '../../config/types.ts';
 import { IpfixDecoder, type IpfixSource } from '../../ipfix/decoder.ts';
+import { FlowColumns } from '../../ipfix/flow-columns.ts';
 import { JFLOW_FIELDS, SamplingRates } from '../../ipfix/jflow.ts';
 import { IpfixStreamFramer } from '../../ipfix/stream.ts';
 import type { Counter } from '../../telemetry/metrics.ts';
@@ -71,24 +72,24 @@ const RECORD_BATCH = 1000;
 
 export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>): Promise<Collector> {
   const c = ctx.config;
-  const decoderOptions = { fields: JFLOW_FIELDS, templateLifetimeMs: c.templateLifetimeMs, maxExporters: c.maxExporters, maxTemplatesPerExporter: c.maxTemplatesPerExporter };
+  const decoderOptions = { fields: JFLOW_FIELDS, flowColumns: true, templateLifetimeMs: c.templateLifetimeMs, maxExporters: c.maxExporters, maxTemplatesPerExporter: c.maxTemplatesPerExporter };
   const udpDecoder = new IpfixDecoder({ ...decoderOptions, transport: 'udp' });
   const tcpDecoder = new IpfixDecoder({ ...decoderOptions, transport: 'tcp' });
   const sampling = { udp: new SamplingRates(), tcp: new SamplingRates() };
   const tunnels = new TunnelTable();
   // Flows decoded before their exporter sent its sampling rate (a collector that started after
   // the options record): counted at rate 1 they would be 1/N of the truth, so they wait for it.
-  type WaitingFlow = [domain: number, from: string, to: string, port: number, octets: number, packets: number];
-  const waiting = new Map<string, { relay: string; source: IpfixSource; tcp: boolean; since: number; flows: WaitingFlow[] }>();
+  // Their rows are copied out of the decoder's columns (which the next message reuses).
+  const waiting = new Map<string, { relay: number; source: IpfixSource; tcp: boolean; since: number; domains: number[]; flows: FlowColumns }>();
   let waitingFlows = 0;
   const release = (key: string, why: 'rate' | 'timeout'): void => {
     const w = waiting.get(key);
     if (!w) return;
     waiting.delete(key);
-    waitingFlows -= w.flows.length;
+    waitingFlows -= w.flows.count;
     const rates = w.tcp ? sampling.tcp : sampling.udp;
-    for (const [domain, from, to, port, octets, packets] of w.flows) tunnels.add(w.relay, from, to, port, octets, packets, why === 'rate' ? rates.rate(w.source, domain).rate : 1);
-    if (why === 'timeout') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted at rate 1: their exporter sent no sampling options record in time', {}, w.flows.length);
+    for (let i = 0; i < w.flows.count; i++) tunnels.add(w.relay, w.flows, i, why === 'rate' ? rates.rate(w.source, w.domains[i] as number).rate : 1);
+    if (why === 'timeout') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted at rate 1: their exporter sent no sampling options record in time', {}, w.flows.count);
   };
   const sessions = new Map<string, Session>();
   const queue: Queued[] = [];
@@ -221,28 +222,30 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
         }
         continue;
       }
+      if (!set.columns) continue;
       const rate = rates.rate(q.source, set.domain);
+      const relayId = tunnels.relayId(relay);
+      const cols = decoder.columns;
       let flows = 0;
-      for (const rec of set.records) {
-        if (rec.sourceTransportPort !== AMT_PORT) continue;
-        if (rec.protocolIdentifier !== undefined && rec.protocolIdentifier !== 17) continue;
-        const from = (rec.sourceIPv4Address ?? rec.sourceIPv6Address) as string | undefined;
-        const to = (rec.destinationIPv4Address ?? rec.destinationIPv6Address) as string | undefined;
-        const port = rec.destinationTransportPort;
-        if (from === undefined || to === undefined || typeof port !== 'number') continue;
-        const octets = typeof rec.octetDeltaCount === 'number' ? rec.octetDeltaCount : 0;
-        const packets = typeof rec.packetDeltaCount === 'number' ? rec.packetDeltaCount : 0;
+      // An AMT data flow: UDP (or no protocol given) from port 2268, with both addresses and the
+      // gateway's port.
+      for (let i = set.columns.first, last = i + set.columns.count; i < last; i++) {
+        if (cols.srcPort[i] !== AMT_PORT) continue;
+        const protocol = cols.protocol[i];
+        if (protocol !== -1 && protocol !== 17) continue;
+        if (cols.srcFamily[i] === 0 || cols.dstFamily[i] === 0 || cols.dstPort[i] < 0) continue;
         flows++;
         if (rate.from !== 'unknown') {
-          tunnels.add(relay, from, to, port, octets, packets, rate.rate);
+          tunnels.add(relayId, cols, i, rate.rate);
           continue;
         }
         let w = waiting.get(waitKey);
         if (!w) {
-          w = { relay, source: q.source, tcp: q.tcp, since: ctx.clock.now(), flows: [] };
+          w = { relay: relayId, source: q.source, tcp: q.tcp, since: ctx.clock.now(), domains: [], flows: new FlowColumns(64) };
           waiting.set(waitKey, w);
         }
-        w.flows.push([set.domain, from, to, port, octets, packets]);
+        w.flows.copyRow(cols, i);
+        w.domains.push(set.domain);
         if (++waitingFlows >= MAX_WAITING_FLOWS) release(waitKey, 'timeout');
       }
       if (flows > 0) (amtFlows ??= counterOf('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels')).inc(flows);

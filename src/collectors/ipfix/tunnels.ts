@@ -3,6 +3,8 @@
  * port is the data of one tunnel. Octets and packets (multiplied by the sampling rate) add up per
  * tunnel within an interval; `flush()` hands over the interval's tunnels and starts the next.
  */
+import { formatAddressWords, type FlowColumns } from '../../ipfix/flow-columns.ts';
+
 export const AMT_PORT = 2268;
 
 export interface TunnelTotals {
@@ -20,20 +22,26 @@ export interface TunnelTotals {
 }
 
 /**
- * Open addressing over typed arrays rather than a Map keyed by `relay|gateway|port`: at 500,000
- * tunnels that Map cost about 2 us per record here (a string built and hashed per record, then
- * cache misses through the Map's chains), most of the collector's time; this table costs a
- * string hash and, mostly, one probe (bench/ipfix/README.md has the before and after). Totals
- * live in typed arrays and become objects only at flush(), so the young generation does not copy
- * an object per new tunnel.
+ * Open addressing over typed arrays, keyed by numbers: the relay's index (`relayId`), the
+ * gateway's address as its family and four 32-bit words, and its port, all read straight from
+ * the decoder's flow columns (src/ipfix/flow-columns.ts). No string is built, hashed or kept per
+ * record or per tunnel until `flush()` formats each tunnel's addresses once: at 500,000 tunnels a
+ * Map keyed by `relay|gateway|port` strings cost about 2 us per record, and the gateway strings
+ * of a string-keyed table were 500,000 old-generation objects for the collector to mark
+ * (bench/ipfix/README.md has the steps and figures).
  */
 export class TunnelTable {
   #count = 0;
-  #relays: string[] = [];
-  #relayAddresses: string[] = [];
-  #gateways: string[] = [];
+  readonly #relayNames: string[] = [];
+  readonly #relayIds = new Map<string, number>();
+  #relays = new Int32Array(512);
   #ports = new Int32Array(512);
   #keyHashes = new Int32Array(512);
+  /** Gateway and relay (flow source) address per tunnel: family, then four words. */
+  #gatewayFamilies = new Uint8Array(512);
+  #gateways = new Uint32Array(4 * 512);
+  #sourceFamilies = new Uint8Array(512);
+  #sources = new Uint32Array(4 * 512);
   #bytes = new Float64Array(512);
   #packets = new Float64Array(512);
   #rates = new Float64Array(512);
@@ -53,44 +61,82 @@ export class TunnelTable {
     return this.#count;
   }
 
-  add(relay: string, relayAddress: string, gateway: string, gatewayPort: number, octets: number, packets: number, rate: number): void {
-    const h = keyHash(relay, gateway, gatewayPort);
+  /** The number that stands for a relay name in add() (names are few and kept). */
+  relayId(name: string): number {
+    let id = this.#relayIds.get(name);
+    if (id === undefined) {
+      id = this.#relayNames.length;
+      this.#relayNames.push(name);
+      this.#relayIds.set(name, id);
+    }
+    return id;
+  }
+
+  /**
+   * Adds flow record i of `cols` (an AMT data flow: from the relay, `src`, to the gateway, `dst`
+   * and `dstPort`) to its tunnel; octets and packets are multiplied by `rate`, absent ones are 0.
+   * The tunnel keeps the relay address of its first record.
+   */
+  add(relay: number, cols: FlowColumns, i: number, rate: number): void {
+    const family = cols.dstFamily[i];
+    const d = cols.dst;
+    const a = 4 * i;
+    const w0 = d[a], w1 = d[a + 1], w2 = d[a + 2], w3 = d[a + 3];
+    const port = cols.dstPort[i];
+    let h = Math.imul(relay ^ 0x9e3779b9, 0x85ebca6b) ^ family;
+    h = Math.imul(h ^ w0, 0x01000193);
+    h = Math.imul(h ^ w1, 0x01000193);
+    h = Math.imul(h ^ w2, 0x01000193);
+    h = Math.imul(h ^ w3, 0x01000193);
+    h = Math.imul(h ^ port, 0x01000193);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 13;
     const mask = this.#slots.length - 1;
     let slot = h & mask;
-    let i = -1;
+    let t = -1;
+    const g = this.#gateways;
     for (;;) {
       const index = this.#slots[slot];
       if (index === 0) break;
-      if (this.#hashes[slot] === h && this.#ports[index - 1] === gatewayPort && this.#gateways[index - 1] === gateway && this.#relays[index - 1] === relay) {
-        i = index - 1;
+      const j = index - 1;
+      const b = 4 * j;
+      if (this.#hashes[slot] === h && this.#ports[j] === port && g[b] === w0 && g[b + 1] === w1 && g[b + 2] === w2 && g[b + 3] === w3 && this.#gatewayFamilies[j] === family && this.#relays[j] === relay) {
+        t = j;
         break;
       }
       slot = (slot + 1) & mask;
     }
-    if (i < 0) {
+    if (t < 0) {
       if (this.#count >= this.#maxTunnels) {
         this.overflow++;
         return;
       }
-      i = this.#count++;
-      if (i >= this.#ports.length) this.#growArrays();
-      this.#relays.push(relay);
-      this.#relayAddresses.push(relayAddress);
-      this.#gateways.push(gateway);
-      this.#ports[i] = gatewayPort;
-      this.#keyHashes[i] = h;
-      this.#bytes[i] = 0;
-      this.#packets[i] = 0;
-      this.#rates[i] = rate;
-      this.#flows[i] = 0;
-      this.#slots[slot] = i + 1;
+      t = this.#count++;
+      if (t >= this.#ports.length) this.#growArrays();
+      this.#relays[t] = relay;
+      this.#ports[t] = port;
+      this.#keyHashes[t] = h;
+      this.#gatewayFamilies[t] = family;
+      this.#sourceFamilies[t] = cols.srcFamily[i];
+      for (let w = 0; w < 4; w++) {
+        this.#gateways[4 * t + w] = d[a + w];
+        this.#sources[4 * t + w] = cols.src[a + w];
+      }
+      this.#bytes[t] = 0;
+      this.#packets[t] = 0;
+      this.#rates[t] = rate;
+      this.#flows[t] = 0;
+      this.#slots[slot] = t + 1;
       this.#hashes[slot] = h;
       if (this.#count * 2 > this.#slots.length) this.#growSlots();
     }
-    this.#bytes[i] += octets * rate;
-    this.#packets[i] += packets * rate;
-    if (rate > this.#rates[i]) this.#rates[i] = rate;
-    this.#flows[i]++;
+    const octets = cols.octets[i];
+    const packets = cols.packets[i];
+    this.#bytes[t] += (octets === octets ? octets : 0) * rate;
+    this.#packets[t] += (packets === packets ? packets : 0) * rate;
+    if (rate > this.#rates[t]) this.#rates[t] = rate;
+    this.#flows[t]++;
   }
 
   /** The interval's tunnels; the table starts empty for the next (at the size it had). */
@@ -98,9 +144,9 @@ export class TunnelTable {
     const all: TunnelTotals[] = [];
     for (let i = 0; i < this.#count; i++) {
       all.push({
-        relay: this.#relays[i],
-        relayAddress: this.#relayAddresses[i],
-        gateway: this.#gateways[i],
+        relay: this.#relayNames[this.#relays[i]],
+        relayAddress: formatAddressWords(this.#sourceFamilies[i], this.#sources, 4 * i) ?? '',
+        gateway: formatAddressWords(this.#gatewayFamilies[i], this.#gateways, 4 * i) ?? '',
         gatewayPort: this.#ports[i],
         group: null,
         bytes: this.#bytes[i],
@@ -110,26 +156,27 @@ export class TunnelTable {
       });
     }
     this.#count = 0;
-    this.#relays = [];
-    this.#relayAddresses = [];
-    this.#gateways = [];
     this.#slots.fill(0);
     return all;
   }
 
   #growArrays(): void {
     const size = this.#ports.length * 2;
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(size);
+    const grow = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, b: T): T => {
       b.set(a);
       return b;
     };
-    this.#ports = grow(this.#ports, (n) => new Int32Array(n));
-    this.#keyHashes = grow(this.#keyHashes, (n) => new Int32Array(n));
-    this.#bytes = grow(this.#bytes, (n) => new Float64Array(n));
-    this.#packets = grow(this.#packets, (n) => new Float64Array(n));
-    this.#rates = grow(this.#rates, (n) => new Float64Array(n));
-    this.#flows = grow(this.#flows, (n) => new Float64Array(n));
+    this.#relays = grow(this.#relays, new Int32Array(size));
+    this.#ports = grow(this.#ports, new Int32Array(size));
+    this.#keyHashes = grow(this.#keyHashes, new Int32Array(size));
+    this.#gatewayFamilies = grow(this.#gatewayFamilies, new Uint8Array(size));
+    this.#gateways = grow(this.#gateways, new Uint32Array(4 * size));
+    this.#sourceFamilies = grow(this.#sourceFamilies, new Uint8Array(size));
+    this.#sources = grow(this.#sources, new Uint32Array(4 * size));
+    this.#bytes = grow(this.#bytes, new Float64Array(size));
+    this.#packets = grow(this.#packets, new Float64Array(size));
+    this.#rates = grow(this.#rates, new Float64Array(size));
+    this.#flows = grow(this.#flows, new Float64Array(size));
   }
 
   #growSlots(): void {
@@ -145,15 +192,4 @@ export class TunnelTable {
       this.#hashes[slot] = h;
     }
   }
-}
-
-/** FNV-1a over the gateway and relay names and the port, finished with a multiply-xorshift mix. */
-function keyHash(relay: string, gateway: string, port: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < gateway.length; i++) h = Math.imul(h ^ gateway.charCodeAt(i), 0x01000193);
-  for (let i = 0; i < relay.length; i++) h = Math.imul(h ^ relay.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ port, 0x01000193);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  return h ^ (h >>> 13);
 }
