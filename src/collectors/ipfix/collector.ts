@@ -4,8 +4,7 @@
  * data flows up per tunnel, and once per interval sends each relay's `tunnels` and `bandwidthBps`
  * signals and writes one usage record per tunnel to the accounting spool. See README.md.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { tunnelUsageId, type AmtTunnelUsage } from '../../accounting/records.ts';
 import { SpoolRefused } from '../../accounting/spool.ts';
 import type { IpfixConfig, RelayConfig } from '../../config/types.ts';
@@ -15,6 +14,7 @@ import { JFLOW_FIELDS, SamplingRates } from '../../ipfix/jflow.ts';
 import { IpfixStreamFramer } from '../../ipfix/stream.ts';
 import type { Counter } from '../../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorStatus, SessionStatus } from '../context.ts';
+import { openUdpReceiver, type ReceiveBufferReport } from './receive.ts';
 import { AMT_PORT, TunnelTable, type TunnelTotals } from './tunnels.ts';
 
 export interface IpfixSettings extends IpfixConfig {
@@ -39,6 +39,10 @@ export interface ExporterStatus extends SessionStatus {
 
 export interface IpfixCollectorStatus extends CollectorStatus {
   listen: { udp: string; tcp: string | null };
+  /** How UDP is read: `recvmmsg` (native/udp-batch, a batch of datagrams per call) or `dgram`. */
+  receive: 'recvmmsg' | 'dgram';
+  /** The UDP receive buffer asked for (ipfix.receiveBufferBytes) and granted. */
+  receiveBuffer: ReceiveBufferReport;
   intervalMs: number;
   /** The last interval's figures per relay. */
   relays: Array<{ relay: string; tunnels: number; bandwidthBps: number; at: number }>;
@@ -287,18 +291,41 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     }
   };
 
+  // A datagram in the batched receive's slab is decoded right there when nothing is queued before
+  // it, for at most BATCH_BUDGET_MS per turn of the event loop; else it is copied and queued.
+  const direct: Queued = { message: Buffer.alloc(0), source: { address: '', port: 0 }, tcp: false };
+  let directSince = -1;
+  const endTurn = (): void => {
+    directSince = -1;
+  };
+  const onDatagram = (message: Buffer, source: IpfixSource, transient: boolean): void => {
+    if (!transient) return enqueue(message, source, false);
+    if (queueHead < queue.length || stopped) return enqueue(Buffer.from(message), source, false);
+    const now = performance.now();
+    if (directSince < 0) {
+      directSince = now;
+      setImmediate(endTurn);
+    } else if (now - directSince >= BATCH_BUDGET_MS) return enqueue(Buffer.from(message), source, false);
+    direct.message = message;
+    direct.source = source;
+    try {
+      handle(direct);
+    } catch (err) {
+      fail(null, 'collector-error', (err as Error).message, source.address);
+    }
+  };
+
   // UDP, then TCP on the same port.
-  const udp: Socket = createSocket({ type: isIPv6(c.listen) ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(c.port, c.listen, () => {
-      udp.off('error', reject);
-      resolve();
-    });
-  });
-  udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => enqueue(msg, { address: rinfo.address, port: rinfo.port }, false));
-  udp.on('error', (err) => ctx.log.error(`ipfix: UDP socket: ${err.message}`));
-  const port = udp.address().port;
+  const udp = await openUdpReceiver(c.listen, c.port, { batched: c.batchedReceive, receiveBufferBytes: c.receiveBufferBytes, onError: (err) => ctx.log.error(`ipfix: UDP socket: ${err.message}`) }, onDatagram);
+  const port = udp.port;
+  const rb = udp.receiveBuffer;
+  if (udp.fallback && c.batchedReceive) ctx.log.info(`ipfix: UDP through node:dgram: ${udp.fallback}`);
+  if (rb.clamped) {
+    ctx.log.warn(
+      `ipfix: UDP receive buffer: asked for ${rb.requested} bytes (ipfix.receiveBufferBytes), the kernel granted ${rb.granted}` +
+        (rb.rmemMax !== null ? `: net.core.rmem_max is ${rb.rmemMax}; raise it (sysctl -w net.core.rmem_max=${rb.requested}) for a buffer that rides out longer pauses` : ''),
+    );
+  }
   const openSockets = new Set<TcpSocket>();
   let tcp: Server | null = null;
   if (c.tcp) {
@@ -405,6 +432,8 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       return { ...view, connected: s.tcp ? s.connected : !quiet, templates, domains: domainSet.size };
     }),
     listen: { udp: hostPort(c.listen, port), tcp: tcp ? hostPort(c.listen, port) : null },
+    receive: udp.mode,
+    receiveBuffer: rb,
     intervalMs: c.intervalMs,
     relays: lastFigures,
     unknownExporters,
@@ -420,7 +449,10 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   );
   m.gauge('driad_ipfix_tunnels', 'AMT tunnels with data in the last interval, by relay', () => lastFigures.map((f) => [{ relay: f.relay }, f.tunnels]));
   m.gauge('driad_ipfix_bandwidth_bps', 'AMT data rate to gateways in the last interval (sampling applied), by relay', () => lastFigures.map((f) => [{ relay: f.relay }, f.bandwidthBps]));
-  ctx.log.info({ udp: hostPort(c.listen, port), tcp: c.tcp }, `ipfix: listening on ${hostPort(c.listen, port)} (UDP${c.tcp ? ' and TCP' : ''}), interval ${c.intervalMs} ms`);
+  ctx.log.info(
+    { udp: hostPort(c.listen, port), tcp: c.tcp, receive: udp.mode, receiveBuffer: rb.granted },
+    `ipfix: listening on ${hostPort(c.listen, port)} (UDP${c.tcp ? ' and TCP' : ''}, UDP read by ${udp.mode}, receive buffer ${rb.granted} bytes), interval ${c.intervalMs} ms`,
+  );
 
   return {
     status,
@@ -435,7 +467,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       await flushing;
       await flush(ctx.clock.now()).catch((err: Error) => ctx.log.error(`ipfix: last interval: ${err.message}`));
       for (const s of openSockets) s.destroy();
-      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined]);
+      await Promise.all([udp.close(), tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined]);
     },
   };
 }

@@ -34,21 +34,19 @@ export class TunnelTable {
   #count = 0;
   readonly #relayNames: string[] = [];
   readonly #relayIds = new Map<string, number>();
-  #relays = new Int32Array(512);
-  #ports = new Int32Array(512);
-  #keyHashes = new Int32Array(512);
-  /** Gateway and relay (flow source) address per tunnel: family, then four words. */
-  #gatewayFamilies = new Uint8Array(512);
-  #gateways = new Uint32Array(4 * 512);
+  /**
+   * One 64-octet entry per tunnel, so that finding and updating it touches one cache line:
+   * as int32 [relay, gateway family, port, gateway words 0-3, hash], then as float64 at
+   * [4..7] bytes, packets, rate, flows.
+   */
+  #entries = new ArrayBuffer(512 * ENTRY);
+  #ints = new Int32Array(this.#entries);
+  #floats = new Float64Array(this.#entries);
+  /** The relay (flow source) address of each tunnel, needed only at flush(): family, then four words. */
   #sourceFamilies = new Uint8Array(512);
   #sources = new Uint32Array(4 * 512);
-  #bytes = new Float64Array(512);
-  #packets = new Float64Array(512);
-  #rates = new Float64Array(512);
-  #flows = new Float64Array(512);
-  /** Per slot: the tunnel's index + 1 (0: empty), and its key's hash to skip most compares. */
-  #slots = new Int32Array(1024);
-  #hashes = new Int32Array(1024);
+  /** Per slot: [the tunnel's index + 1 (0: empty), its key's hash] to skip most compares. */
+  #slots = new Int32Array(2 * 1024);
   readonly #maxTunnels: number;
   /** Flows not counted because the table was full. */
   overflow = 0;
@@ -81,7 +79,8 @@ export class TunnelTable {
     const family = cols.dstFamily[i];
     const d = cols.dst;
     const a = 4 * i;
-    const w0 = d[a], w1 = d[a + 1], w2 = d[a + 2], w3 = d[a + 3];
+    // Words as int32, as the entry stores them.
+    const w0 = d[a] | 0, w1 = d[a + 1] | 0, w2 = d[a + 2] | 0, w3 = d[a + 3] | 0;
     const port = cols.dstPort[i];
     let h = Math.imul(relay ^ 0x9e3779b9, 0x85ebca6b) ^ family;
     h = Math.imul(h ^ w0, 0x01000193);
@@ -92,18 +91,20 @@ export class TunnelTable {
     h ^= h >>> 15;
     h = Math.imul(h, 0x2c1b3c6d);
     h ^= h >>> 13;
-    const mask = this.#slots.length - 1;
+    const slots = this.#slots;
+    const mask = (slots.length >> 1) - 1;
+    const e = this.#ints;
     let slot = h & mask;
     let t = -1;
-    const g = this.#gateways;
     for (;;) {
-      const index = this.#slots[slot];
+      const index = slots[2 * slot];
       if (index === 0) break;
-      const j = index - 1;
-      const b = 4 * j;
-      if (this.#hashes[slot] === h && this.#ports[j] === port && g[b] === w0 && g[b + 1] === w1 && g[b + 2] === w2 && g[b + 3] === w3 && this.#gatewayFamilies[j] === family && this.#relays[j] === relay) {
-        t = j;
-        break;
+      if (slots[2 * slot + 1] === h) {
+        const b = (index - 1) * INTS;
+        if (e[b + 3] === w0 && e[b + 4] === w1 && e[b + 5] === w2 && e[b + 6] === w3 && e[b + 2] === port && e[b + 1] === family && e[b] === relay) {
+          t = index - 1;
+          break;
+        }
       }
       slot = (slot + 1) & mask;
     }
@@ -113,46 +114,59 @@ export class TunnelTable {
         return;
       }
       t = this.#count++;
-      if (t >= this.#ports.length) this.#growArrays();
-      this.#relays[t] = relay;
-      this.#ports[t] = port;
-      this.#keyHashes[t] = h;
-      this.#gatewayFamilies[t] = family;
+      if (t * ENTRY >= this.#entries.byteLength) this.#growEntries();
+      const ints = this.#ints;
+      const b = t * INTS;
+      ints[b] = relay;
+      ints[b + 1] = family;
+      ints[b + 2] = port;
+      ints[b + 3] = w0;
+      ints[b + 4] = w1;
+      ints[b + 5] = w2;
+      ints[b + 6] = w3;
+      ints[b + 7] = h;
+      const floats = this.#floats;
+      const c = t * FLOATS;
+      floats[c + 4] = 0;
+      floats[c + 5] = 0;
+      floats[c + 6] = rate;
+      floats[c + 7] = 0;
       this.#sourceFamilies[t] = cols.srcFamily[i];
-      for (let w = 0; w < 4; w++) {
-        this.#gateways[4 * t + w] = d[a + w];
-        this.#sources[4 * t + w] = cols.src[a + w];
-      }
-      this.#bytes[t] = 0;
-      this.#packets[t] = 0;
-      this.#rates[t] = rate;
-      this.#flows[t] = 0;
-      this.#slots[slot] = t + 1;
-      this.#hashes[slot] = h;
-      if (this.#count * 2 > this.#slots.length) this.#growSlots();
+      for (let w = 0; w < 4; w++) this.#sources[4 * t + w] = cols.src[a + w];
+      slots[2 * slot] = t + 1;
+      slots[2 * slot + 1] = h;
+      if (this.#count * 2 > slots.length >> 1) this.#growSlots();
     }
+    const floats = this.#floats;
+    const c = t * FLOATS;
     const octets = cols.octets[i];
     const packets = cols.packets[i];
-    this.#bytes[t] += (octets === octets ? octets : 0) * rate;
-    this.#packets[t] += (packets === packets ? packets : 0) * rate;
-    if (rate > this.#rates[t]) this.#rates[t] = rate;
-    this.#flows[t]++;
+    floats[c + 4] += (octets === octets ? octets : 0) * rate;
+    floats[c + 5] += (packets === packets ? packets : 0) * rate;
+    if (rate > floats[c + 6]) floats[c + 6] = rate;
+    floats[c + 7]++;
   }
 
   /** The interval's tunnels; the table starts empty for the next (at the size it had). */
   flush(): TunnelTotals[] {
     const all: TunnelTotals[] = [];
+    const ints = this.#ints;
+    const floats = this.#floats;
+    const words = new Uint32Array(4);
     for (let i = 0; i < this.#count; i++) {
+      const b = i * INTS;
+      const c = i * FLOATS;
+      for (let w = 0; w < 4; w++) words[w] = ints[b + 3 + w];
       all.push({
-        relay: this.#relayNames[this.#relays[i]],
+        relay: this.#relayNames[ints[b]],
         relayAddress: formatAddressWords(this.#sourceFamilies[i], this.#sources, 4 * i) ?? '',
-        gateway: formatAddressWords(this.#gatewayFamilies[i], this.#gateways, 4 * i) ?? '',
-        gatewayPort: this.#ports[i],
+        gateway: formatAddressWords(ints[b + 1], words, 0) ?? '',
+        gatewayPort: ints[b + 2],
         group: null,
-        bytes: this.#bytes[i],
-        packets: this.#packets[i],
-        samplingRate: this.#rates[i],
-        flows: this.#flows[i],
+        bytes: floats[c + 4],
+        packets: floats[c + 5],
+        samplingRate: floats[c + 6],
+        flows: floats[c + 7],
       });
     }
     this.#count = 0;
@@ -160,36 +174,38 @@ export class TunnelTable {
     return all;
   }
 
-  #growArrays(): void {
-    const size = this.#ports.length * 2;
-    const grow = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(a: T, b: T): T => {
-      b.set(a);
-      return b;
-    };
-    this.#relays = grow(this.#relays, new Int32Array(size));
-    this.#ports = grow(this.#ports, new Int32Array(size));
-    this.#keyHashes = grow(this.#keyHashes, new Int32Array(size));
-    this.#gatewayFamilies = grow(this.#gatewayFamilies, new Uint8Array(size));
-    this.#gateways = grow(this.#gateways, new Uint32Array(4 * size));
-    this.#sourceFamilies = grow(this.#sourceFamilies, new Uint8Array(size));
-    this.#sources = grow(this.#sources, new Uint32Array(4 * size));
-    this.#bytes = grow(this.#bytes, new Float64Array(size));
-    this.#packets = grow(this.#packets, new Float64Array(size));
-    this.#rates = grow(this.#rates, new Float64Array(size));
-    this.#flows = grow(this.#flows, new Float64Array(size));
+  #growEntries(): void {
+    const tunnels = (this.#entries.byteLength / ENTRY) * 2;
+    const entries = new ArrayBuffer(tunnels * ENTRY);
+    new Uint8Array(entries).set(new Uint8Array(this.#entries));
+    this.#entries = entries;
+    this.#ints = new Int32Array(entries);
+    this.#floats = new Float64Array(entries);
+    const families = new Uint8Array(tunnels);
+    families.set(this.#sourceFamilies);
+    this.#sourceFamilies = families;
+    const sources = new Uint32Array(4 * tunnels);
+    sources.set(this.#sources);
+    this.#sources = sources;
   }
 
   #growSlots(): void {
-    const size = this.#slots.length * 2;
+    const size = this.#slots.length;
     const mask = size - 1;
-    this.#slots = new Int32Array(size);
-    this.#hashes = new Int32Array(size);
+    const slots = new Int32Array(2 * size);
+    const ints = this.#ints;
     for (let i = 0; i < this.#count; i++) {
-      const h = this.#keyHashes[i];
+      const h = ints[i * INTS + 7];
       let slot = h & mask;
-      while (this.#slots[slot] !== 0) slot = (slot + 1) & mask;
-      this.#slots[slot] = i + 1;
-      this.#hashes[slot] = h;
+      while (slots[2 * slot] !== 0) slot = (slot + 1) & mask;
+      slots[2 * slot] = i + 1;
+      slots[2 * slot + 1] = h;
     }
+    this.#slots = slots;
   }
 }
+
+/** Octets per tunnel entry, and the entry's length in int32 and float64 units. */
+const ENTRY = 64;
+const INTS = ENTRY / 4;
+const FLOATS = ENTRY / 8;
