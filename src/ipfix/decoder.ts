@@ -187,6 +187,8 @@ export class IpfixDecoder {
   readonly #pending: PendingSets;
   readonly #readers = new Map<string, SetReader>();
   #templateTotal = 0;
+  #lastSource: IpfixSource | null = null;
+  #lastExporter: ExporterState | undefined = undefined;
   #lastSweep = -Infinity;
 
   constructor(options: IpfixDecoderOptions) {
@@ -267,13 +269,17 @@ export class IpfixDecoder {
       p += setLength;
     }
 
-    const key = exporterKey(source);
-    let exporter = this.#exporters.get(key);
+    // The last message's exporter, found again without building its key (messages come in runs).
+    let exporter = this.#lastSource === source ? this.#lastExporter : undefined;
+    const key = exporter ? exporter.key : exporterKey(source);
+    exporter ??= this.#exporters.get(key);
     if (!exporter) {
       if (this.#exporters.size >= this.#maxExporters) return this.#fail('exporter-limit', `already tracking ${this.#maxExporters} exporters`, header);
       exporter = { key, domains: new Map(), templateCount: 0, lastSeen: now };
       this.#exporters.set(key, exporter);
     }
+    this.#lastSource = source;
+    this.#lastExporter = exporter;
     let domain = exporter.domains.get(header.domain);
     if (!domain) {
       if (exporter.domains.size >= this.#maxDomains) return this.#fail('domain-limit', `exporter ${key} already has ${this.#maxDomains} observation domains`, header);
@@ -453,6 +459,10 @@ export class IpfixDecoder {
   }
 
   #removeExporter(exporter: ExporterState): void {
+    if (this.#lastExporter === exporter) {
+      this.#lastSource = null;
+      this.#lastExporter = undefined;
+    }
     this.#templateTotal -= exporter.templateCount;
     this.#exporters.delete(exporter.key);
     this.#pending.dropPrefix(`${exporter.key}|`, this.stats);

@@ -121,6 +121,9 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   let decodedUdp: Counter | undefined;
   let amtFlows: Counter | undefined;
 
+  // Who sent the last message: datagrams come in runs from one exporter, and the batched receive
+  // hands over one source object per exporter, so its relay, session and keys are found once.
+  let lastSender: { source: IpfixSource; tcp: boolean; relay: string; session: Session; waitKey: string } | null = null;
   // Which relay an exporter feeds: a configured exporter address, else the relay with that address.
   let relayByAddress = new Map<string, string>();
   const mapRelays = (relays: readonly RelayConfig[]): void => {
@@ -131,6 +134,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     }
     for (const e of c.exporters) next.set(e.address.toLowerCase(), e.relay);
     relayByAddress = next;
+    lastSender = null;
   };
   mapRelays(ctx.relays.relays());
   const unsubscribe = ctx.relays.onChange(mapRelays);
@@ -143,6 +147,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       if (sessions.size >= MAX_SESSIONS) {
         const oldest = [...sessions.entries()].filter(([, v]) => !v.connected || !v.tcp).sort((a, b) => (a[1].lastMessageAt ?? 0) - (b[1].lastMessageAt ?? 0))[0];
         if (oldest) sessions.delete(oldest[0]);
+        lastSender = null;
       }
       const target = source.address.includes(':') ? `[${source.address}]:${source.port}` : `${source.address}:${source.port}`;
       s = {
@@ -185,19 +190,25 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
 
   const handle = (q: Queued): void => {
     if (q.closed) {
+      lastSender = null;
       tcpDecoder.closeSession(q.source);
       sampling.tcp.forget(q.source);
       return;
     }
     const transport = q.tcp ? 'tcp' : 'udp';
-    const relay = relayOf(q.source.address);
-    if (relay === undefined) {
-      unknownExporters++;
-      messages(transport, 'unknown-exporter');
-      ctx.badInput.report('ipfix', 'unknown-exporter', `IPFIX from ${q.source.address}, which is no relay's address (see ipfix.exporters); ignored`, q.source.address);
-      return;
+    let sender = lastSender;
+    if (sender === null || sender.source !== q.source || sender.tcp !== q.tcp) {
+      const relay = relayOf(q.source.address);
+      if (relay === undefined) {
+        unknownExporters++;
+        messages(transport, 'unknown-exporter');
+        ctx.badInput.report('ipfix', 'unknown-exporter', `IPFIX from ${q.source.address}, which is no relay's address (see ipfix.exporters); ignored`, q.source.address);
+        return;
+      }
+      sender = { source: q.source, tcp: q.tcp, relay, session: sessionOf(q.source, q.tcp, relay), waitKey: `${transport}|${q.source.address}|${q.source.port}` };
+      lastSender = sender;
     }
-    const session = sessionOf(q.source, q.tcp, relay);
+    const { relay, session, waitKey } = sender;
     session.relay = relay;
     session.messages++;
     session.lastMessageAt = ctx.clock.now();
@@ -217,7 +228,6 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     if (r.sequence.reset) session.restarts++;
     session.domainSet.add(r.header.domain);
     const rates = q.tcp ? sampling.tcp : sampling.udp;
-    const waitKey = `${transport}|${q.source.address}|${q.source.port}`;
     for (const set of r.sets) {
       if (set.scopeCount > 0) {
         if (rates.observe(q.source, set)) {
