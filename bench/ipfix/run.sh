@@ -85,6 +85,8 @@ EOF
     sleep 0.2
   done
   taskset -apc "$SERVER_CPU" "$SERVER_PID" >/dev/null
+  # How it reads UDP (recvmmsg or dgram) and the receive buffer the kernel granted it.
+  curl -sf "http://127.0.0.1:$HTTP_PORT/api/v1/relays" | grep -o '"receive":"[a-z]*"\|"receiveBuffer":{[^}]*}' | tr '\n' ' ' >"$WORK/driad.receive" || true
 }
 stop_server() {
   kill "$SERVER_PID" 2>/dev/null || true
@@ -315,6 +317,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 
   awk -v tck="$CLK_TCK" '$1 == "driad" {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "driad records per CPU-second (utime+stime, median over rounds): %d\n", $1}'
   awk -v tck="$CLK_TCK" '$1 == "nfacctd" && $6 > 0 {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "nfacctd records per CPU-second (core + plugin, while loaded): %d\n", $1}'
   [ -f "$WORK/dns.summary" ] && cat "$WORK/dns.summary"
+  echo "socket receive buffers: net.core.rmem_max $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'); driad (8 MiB asked) $(cat "$WORK/driad.receive" 2>/dev/null); nfacctd asks 8388608 (nfacctd_pipe_size)"
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
   d=$(awk '$1 == "driad" {print $3}' "$WORK/results" | median)
   n=$(awk '$1 == "nfacctd" {print $3}' "$WORK/results" | median)
