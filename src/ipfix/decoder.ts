@@ -188,6 +188,9 @@ export class IpfixDecoder {
   readonly #readers = new Map<string, SetReader>();
   #templateTotal = 0;
   #lastSource: IpfixSource | null = null;
+  /** decode()'s scratch, reused (decode() is not reentrant): templates this message defines or withdraws. */
+  readonly #overlay = new Map<number, TemplateEntry | null>();
+  readonly #addedIds = new Set<number>();
   #lastExporter: ExporterState | undefined = undefined;
   #lastSweep = -Infinity;
 
@@ -290,13 +293,15 @@ export class IpfixDecoder {
 
     // Templates defined or withdrawn by this message apply to the sets after them, but reach the
     // stored state only if the whole message is well formed.
-    const overlay = new Map<number, TemplateEntry | null>();
+    const overlay = this.#overlay;
+    overlay.clear();
     const withdrawnAll = { data: false, options: false };
     const ops: Op[] = [];
     const issues: IpfixIssue[] = [];
     const sets: DecodedSet[] = [];
     const held: Array<{ id: number; start: number; end: number }> = [];
-    const addedIds = new Set<number>();
+    const addedIds = this.#addedIds;
+    addedIds.clear();
     const current = (id: number): TemplateEntry | undefined => {
       if (overlay.has(id)) return overlay.get(id) ?? undefined;
       const entry = domain.templates.get(id);
