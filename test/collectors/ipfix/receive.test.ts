@@ -73,8 +73,8 @@ test('the batched receive is what a driad built here uses (CI builds native/udp-
   t.truthy(addon, reason);
 });
 
-// Inside driad: the same export rounds through either path count the same flows and tunnels; a
-// burst larger than one decoding slice is queued (copied out of the slab) and decoded in full.
+// Inside driad: the same export rounds through either path count the same flows; a burst of
+// several hundred datagrams (many recvmmsg batches, many decoding slices) is decoded in full.
 const counts: Record<string, { flows: number; decoded: number }> = {};
 for (const batched of [true, false]) {
   test(`driad with ipfix.batchedReceive ${batched}: status shows the path and buffer; a burst is decoded whole`, async (t) => {
