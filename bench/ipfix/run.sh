@@ -326,6 +326,11 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 
   awk -v tck="$CLK_TCK" '$1 == "driad" {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "driad records per CPU-second (utime+stime, median over rounds): %d\n", $1}'
   awk -v tck="$CLK_TCK" '$2 > 0 {print $1 / ($2 / tck)}' "$WORK/driad.stepcpu" | median | awk '{printf "driad records per CPU-second (steps only, from each send to its settled counters, as for nfacctd): %d\n", $1}'
   awk -v tck="$CLK_TCK" '$1 == "nfacctd" && $6 > 0 {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "nfacctd records per CPU-second (core + plugin, while loaded): %d\n", $1}'
+  # Pooled over the rounds (all records / all CPU time): a round cut short by other work on the
+  # machine counts for little here, where it can be the median above.
+  awk -v tck="$CLK_TCK" '$6 > 0 {r[$1] += $5; c[$1] += $6} END {
+    d = c["driad"] ? r["driad"] / (c["driad"] / tck) : 0; n = c["nfacctd"] ? r["nfacctd"] / (c["nfacctd"] / tck) : 0
+    printf "records per CPU-second pooled over rounds: driad %d, nfacctd %d, driad/nfacctd %.2f\n", d, n, (n ? d / n : 0)}' "$WORK/results"
   [ -f "$WORK/dns.summary" ] && cat "$WORK/dns.summary"
   echo "socket receive buffers: net.core.rmem_max $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'); driad asks 8388608, $(cat "$WORK/driad.receive" 2>/dev/null); nfacctd asks 8388608 (nfacctd_pipe_size)"
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
