@@ -1,8 +1,9 @@
 /**
- * Quick decode-rate measurement (not the issue's bench/ipfix/run.sh, which is still to come):
+ * Quick decode-rate measurement (bench/ipfix/run.sh is the collector against nfacctd):
  * records/s through IpfixDecoder.decode() for the Juniper IPv4 template (29 fields, 90-octet
  * records, 14 per message) with driad's J-Flow selection, compiled readers against the generic
- * field walk; and the set readers alone, without the message handling around them.
+ * field walk and against the flow columns the collector uses; and the set readers alone, without
+ * the message handling around them.
  *
  *   node bench/ipfix/decode-rate.ts [seconds per measurement, default 2]
  */
@@ -33,11 +34,15 @@ function rate(label: string, run: () => number): number {
   return perSecond;
 }
 
-for (const compiled of [true, false]) {
-  const d = new IpfixDecoder({ fields: JFLOW_FIELDS, compiled });
+for (const [compiled, flowColumns] of [
+  [true, false],
+  [false, false],
+  [true, true],
+]) {
+  const d = new IpfixDecoder({ fields: JFLOW_FIELDS, compiled, flowColumns });
   for (const m of templates) d.decode(m, source);
   let i = 0;
-  rate(`decode() ${compiled ? 'compiled' : 'generic walk'}`, () => {
+  rate(`decode() ${compiled ? 'compiled' : 'generic walk'}${flowColumns ? ', flow columns' : ''}`, () => {
     const res = d.decode(messages[i++ % messages.length], source);
     return res.ok ? res.records : 0;
   });

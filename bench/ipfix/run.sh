@@ -85,6 +85,11 @@ EOF
     sleep 0.2
   done
   taskset -apc "$SERVER_CPU" "$SERVER_PID" >/dev/null
+  # How it reads UDP (recvmmsg or dgram) and the receive buffer the kernel granted it.
+  curl -sf "http://127.0.0.1:$HTTP_PORT/api/v1/relays" | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    const c = JSON.parse(s).collectors.find((x) => x.collector === "ipfix");
+    process.stdout.write(c ? `read by ${c.receive}, buffer granted ${c.receiveBuffer.granted}${c.receiveBuffer.clamped ? " (clamped)" : ""}` : "?");
+  })' >"$WORK/driad.receive" 2>/dev/null || true
 }
 stop_server() {
   kill "$SERVER_PID" 2>/dev/null || true
@@ -113,12 +118,16 @@ driad_settled() {
 }
 
 # step_driad RATE BASE: sets GOT to the AMT flow records driad counted during the step.
+# Adds the step's CPU ticks (from the send to the settled counters) to DRIAD_STEP_CPU.
 step_driad() {
-  local before after
+  local before after c0 c1
   before=$(driad_counters)
+  c0=$(cpu_of "$SERVER_PID")
   send "$1" "$STEP_SECONDS" "$IPFIX_PORT" "$2.sent"
   after=$(driad_settled)
-  echo "$before $after" >"$2.counters"
+  c1=$(cpu_of "$SERVER_PID")
+  echo "$before $after $c0 $c1" >"$2.counters"
+  DRIAD_STEP_CPU=$((DRIAD_STEP_CPU + c1 - c0))
   GOT=$(echo "$after $before" | awk '{print $1 - $5}')
 }
 
@@ -221,6 +230,7 @@ step_nfacctd() {
 ramp() {
   local server=$1 round=$2 rate=$START_RATE best=0 lost_at=none got flows secs cpu0 cpu1 total=0 limited= retried=
   NF_CPU=0
+  DRIAD_STEP_CPU=0
   [ "$server" = driad ] && { start_with_retries driad "$WORK/driad.log"; cpu0=$(cpu_of "$SERVER_PID"); }
   while awk -v r="$rate" -v m="$MAX_RATE" 'BEGIN {exit !(r <= m)}'; do
     [ $((SECONDS - BEGAN)) -lt "$TIME_LIMIT" ] || { log "time limit reached: ramp stopped"; limited=" (time limit)"; break; }
@@ -265,6 +275,7 @@ ramp() {
     cpu1=$NF_CPU cpu0=0
   fi
   echo "$server $round $best $lost_at $total $((cpu1 - cpu0))$limited" >>"$WORK/results"
+  [ "$server" = driad ] && echo "$total $DRIAD_STEP_CPU" >>"$WORK/driad.stepcpu"
   log "round $round $server: highest zero-loss rate $best records/s (first loss at $lost_at)$limited"
 }
 
@@ -313,8 +324,15 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 
   done
   if grep -q '(generator-bound)\|(time limit)' "$WORK/results"; then echo "note: some ramps ended early: $(grep '(generator-bound)\|(time limit)' "$WORK/results" | tr '\n' ';')"; fi
   awk -v tck="$CLK_TCK" '$1 == "driad" {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "driad records per CPU-second (utime+stime, median over rounds): %d\n", $1}'
+  awk -v tck="$CLK_TCK" '$2 > 0 {print $1 / ($2 / tck)}' "$WORK/driad.stepcpu" | median | awk '{printf "driad records per CPU-second (steps only, from each send to its settled counters, as for nfacctd): %d\n", $1}'
   awk -v tck="$CLK_TCK" '$1 == "nfacctd" && $6 > 0 {print $5 / ($6 / tck)}' "$WORK/results" | median | awk '{printf "nfacctd records per CPU-second (core + plugin, while loaded): %d\n", $1}'
+  # Pooled over the rounds (all records / all CPU time): a round cut short by other work on the
+  # machine counts for little here, where it can be the median above.
+  awk -v tck="$CLK_TCK" '$6 > 0 {r[$1] += $5; c[$1] += $6} END {
+    d = c["driad"] ? r["driad"] / (c["driad"] / tck) : 0; n = c["nfacctd"] ? r["nfacctd"] / (c["nfacctd"] / tck) : 0
+    printf "records per CPU-second pooled over rounds: driad %d, nfacctd %d, driad/nfacctd %.2f\n", d, n, (n ? d / n : 0)}' "$WORK/results"
   [ -f "$WORK/dns.summary" ] && cat "$WORK/dns.summary"
+  echo "socket receive buffers: net.core.rmem_max $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo '?'); driad asks 8388608, $(cat "$WORK/driad.receive" 2>/dev/null); nfacctd asks 8388608 (nfacctd_pipe_size)"
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
   d=$(awk '$1 == "driad" {print $3}' "$WORK/results" | median)
   n=$(awk '$1 == "nfacctd" {print $3}' "$WORK/results" | median)

@@ -6,10 +6,15 @@
 //   open(host, port, ipv6, slots, slotSize, inSlab, inLens, addrSlab, outSlab, outLens, onBatch)
 //     -> { port, close() }
 // onBatch(count) answers queries 0..count-1 and sets outLens[i] (0 = no answer).
+// The returned object also has receiveBuffer(bytes?) -> bytes: with an argument it sets
+// SO_RCVBUF (which the kernel caps at net.core.rmem_max); either way it returns what getsockopt
+// reports (on Linux twice the size granted, the kernel's bookkeeping share included).
+// A receive-only user (the IPFIX collector) leaves every outLens[i] at 0.
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <stdlib.h>
@@ -40,7 +45,17 @@ typedef struct {
   struct iovec *send_iov;
   uint32_t filled; /* slots the last recvmmsg filled */
   int closed;
+  /* The poll handle and the close and receiveBuffer functions each hold s: freed after all three let go. */
+  int holders;
 } batch_socket;
+
+static void release(batch_socket *s) {
+  if (--s->holders == 0) free(s);
+}
+
+static void finalize_function(napi_env env, void *data, void *hint) {
+  release((batch_socket *)data);
+}
 
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
@@ -116,7 +131,7 @@ static void on_poll_closed(uv_handle_t *handle) {
   free(s->send_hdrs);
   free(s->recv_iov);
   free(s->send_iov);
-  free(s);
+  release(s);
 }
 
 static napi_value close_socket(napi_env env, napi_callback_info info) {
@@ -131,6 +146,35 @@ static napi_value close_socket(napi_env env, napi_callback_info info) {
   napi_delete_reference(env, s->callback);
   uv_close((uv_handle_t *)&s->poll, on_poll_closed);
   return NULL;
+}
+
+static napi_value receive_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data;
+  napi_get_cb_info(env, info, &argc, argv, NULL, &data);
+  batch_socket *s = (batch_socket *)data;
+  if (s->closed) {
+    napi_throw_error(env, NULL, "receiveBuffer(): socket is closed");
+    return NULL;
+  }
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &type);
+  if (type != napi_undefined) {
+    uint32_t bytes;
+    if (napi_get_value_uint32(env, argv[0], &bytes) != napi_ok || bytes > INT32_MAX) {
+      napi_throw_range_error(env, NULL, "receiveBuffer(bytes): bytes must be an integer from 0 to 2^31 - 1");
+      return NULL;
+    }
+    int value = (int)bytes;
+    if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof value) < 0) return throw_errno(env, "setsockopt SO_RCVBUF", errno);
+  }
+  int got = 0;
+  socklen_t len = sizeof got;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0) return throw_errno(env, "getsockopt SO_RCVBUF", errno);
+  napi_value result;
+  napi_create_uint32(env, (uint32_t)got, &result);
+  return result;
 }
 
 static int buffer_arg(napi_env env, napi_value v, void **data, size_t *len) {
@@ -225,6 +269,7 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   uint16_t bound_port = ntohs(ipv6 ? ((struct sockaddr_in6 *)&sa)->sin6_port : ((struct sockaddr_in *)&sa)->sin_port);
 
   batch_socket *s = calloc(1, sizeof *s);
+  s->holders = 3;
   s->env = env;
   s->fd = fd;
   s->slots = slots;
@@ -258,12 +303,16 @@ static napi_value open_socket(napi_env env, napi_callback_info info) {
   s->poll.data = s;
   uv_poll_start(&s->poll, UV_READABLE, on_readable);
 
-  napi_value result, port_value, close_fn;
+  napi_value result, port_value, close_fn, rcvbuf_fn;
   napi_create_object(env, &result);
   napi_create_uint32(env, bound_port, &port_value);
   napi_set_named_property(env, result, "port", port_value);
   napi_create_function(env, "close", NAPI_AUTO_LENGTH, close_socket, s, &close_fn);
+  napi_add_finalizer(env, close_fn, s, finalize_function, NULL, NULL);
   napi_set_named_property(env, result, "close", close_fn);
+  napi_create_function(env, "receiveBuffer", NAPI_AUTO_LENGTH, receive_buffer, s, &rcvbuf_fn);
+  napi_add_finalizer(env, rcvbuf_fn, s, finalize_function, NULL, NULL);
+  napi_set_named_property(env, result, "receiveBuffer", rcvbuf_fn);
   return result;
 }
 

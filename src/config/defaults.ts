@@ -77,6 +77,8 @@ export function defaultConfig(): Config {
       maxTemplatesPerExporter: 4096,
       queueLimit: 65_536,
       batchMessages: 256,
+      receiveBufferBytes: 8 << 20,
+      batchedReceive: true,
       usageRecords: true,
     },
     accounting: {

@@ -250,6 +250,10 @@ export interface IpfixConfig {
   queueLimit: number;
   /** Messages decoded before yielding to the event loop. */
   batchMessages: number;
+  /** SO_RCVBUF of the UDP socket (the kernel caps it at net.core.rmem_max; the cap is reported). */
+  receiveBufferBytes: number;
+  /** Read UDP with the native batched receive (native/udp-batch, recvmmsg) when it is built. */
+  batchedReceive: boolean;
   /** Write one usage record per tunnel per interval to the accounting spool. */
   usageRecords: boolean;
 }

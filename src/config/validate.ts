@@ -549,6 +549,8 @@ function ipfixSection(s: Section): IpfixConfig {
     maxTemplatesPerExporter: s.int('maxTemplatesPerExporter', 1, 1_000_000),
     queueLimit: s.int('queueLimit', 1, 10_000_000),
     batchMessages: s.int('batchMessages', 1, 100_000),
+    receiveBufferBytes: s.int('receiveBufferBytes', 4096, 2 ** 31 - 1),
+    batchedReceive: s.bool('batchedReceive'),
     usageRecords: s.bool('usageRecords'),
   };
   if (isIP(c.listen) === 0) throw new ConfigError('ipfix.listen', `must be an IP address to bind, the port is amtRelay.ipfixPort (got ${show(c.listen)})`);

@@ -6,6 +6,7 @@
  * Every outcome is counted in `stats`. Memory is bounded by the limits in the options.
  */
 import { compileSetReader, genericSetReader, resolveSelection, type FieldSelector, type FlowRecord, type SelectedField, type SetReader } from './compile.ts';
+import { compileFlowColumnsReader, FLOW_COLUMN_FIELDS, FlowColumns, flowColumnsFromRecords, type FlowColumnsReader } from './flow-columns.ts';
 import { PendingSets, type PendingCounts, type PendingLimits } from './pending.ts';
 import { SequenceTracker, type SequenceCounts, type SequenceOutcome } from './sequence.ts';
 import { MESSAGE_HEADER_LENGTH, MIN_DATA_SET_ID, readTemplateSet, SET_OPTIONS_TEMPLATE, SET_TEMPLATE, type Template } from './template.ts';
@@ -56,7 +57,10 @@ export interface DecodedSet {
   scopeCount: number;
   /** True when the records waited for their template (they came before it). */
   late: boolean;
+  /** Empty for data records in `flowColumns` mode: they are in `columns` instead. */
   records: FlowRecord[];
+  /** `flowColumns` mode, data records: rows first .. first + count - 1 of the decoder's `columns`. */
+  columns?: { first: number; count: number };
 }
 
 export type DecodeResult =
@@ -82,6 +86,12 @@ export interface IpfixDecoderOptions {
   sequenceResetGap?: number;
   /** false: decode with the generic field walk instead of compiled readers. Default true. */
   compiled?: boolean;
+  /**
+   * true: Data Records (not Options Data Records) are written into `decoder.columns` (addresses,
+   * ports, protocol, counters; flow-columns.ts) instead of becoming objects, which is all a
+   * collector that adds flows up needs. The columns hold the last decode()'s records only.
+   */
+  flowColumns?: boolean;
   /** Monotonic milliseconds. Default performance.now(). */
   now?: () => number;
 }
@@ -109,6 +119,8 @@ export interface IpfixDecoderStats extends SequenceCounts, PendingCounts, ValueS
 interface TemplateEntry {
   template: Template;
   reader: SetReader;
+  /** flowColumns mode, data templates. */
+  columnsReader: FlowColumnsReader | null;
   lastSeen: number;
 }
 
@@ -157,6 +169,8 @@ export class IpfixDecoder {
     errors: {},
   };
   readonly selection: SelectedField[];
+  /** flowColumns mode: the data records of the last decode(). */
+  readonly columns = new FlowColumns();
   readonly #udp: boolean;
   readonly #lifetimeMs: number;
   readonly #idleMs: number;
@@ -166,11 +180,18 @@ export class IpfixDecoder {
   readonly #maxTemplates: number;
   readonly #resetGap: number;
   readonly #compiled: boolean;
+  readonly #flowColumns: boolean;
+  readonly #columnsReaders = new Map<string, FlowColumnsReader>();
   readonly #now: () => number;
   readonly #exporters = new Map<string, ExporterState>();
   readonly #pending: PendingSets;
   readonly #readers = new Map<string, SetReader>();
   #templateTotal = 0;
+  #lastSource: IpfixSource | null = null;
+  /** decode()'s scratch, reused (decode() is not reentrant): templates this message defines or withdraws. */
+  readonly #overlay = new Map<number, TemplateEntry | null>();
+  readonly #addedIds = new Set<number>();
+  #lastExporter: ExporterState | undefined = undefined;
   #lastSweep = -Infinity;
 
   constructor(options: IpfixDecoderOptions) {
@@ -184,6 +205,7 @@ export class IpfixDecoder {
     this.#maxTemplates = options.maxTemplates ?? 65536;
     this.#resetGap = options.sequenceResetGap ?? 1 << 24;
     this.#compiled = options.compiled ?? true;
+    this.#flowColumns = options.flowColumns ?? false;
     this.#now = options.now ?? (() => performance.now());
     this.#pending = new PendingSets({ maxAgeMs: 10_000, maxBytes: 4 << 20, maxSets: 4096, ...options.pending });
   }
@@ -227,6 +249,7 @@ export class IpfixDecoder {
   /** Decodes one IPFIX Message (a UDP datagram, or one framed from a TCP stream). */
   decode(input: Uint8Array, source: IpfixSource): DecodeResult {
     this.stats.messages++;
+    this.columns.clear();
     const b = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const now = this.#now();
     if (now - this.#lastSweep >= SWEEP_INTERVAL_MS) this.expire(now);
@@ -249,13 +272,17 @@ export class IpfixDecoder {
       p += setLength;
     }
 
-    const key = exporterKey(source);
-    let exporter = this.#exporters.get(key);
+    // The last message's exporter, found again without building its key (messages come in runs).
+    let exporter = this.#lastSource === source ? this.#lastExporter : undefined;
+    const key = exporter ? exporter.key : exporterKey(source);
+    exporter ??= this.#exporters.get(key);
     if (!exporter) {
       if (this.#exporters.size >= this.#maxExporters) return this.#fail('exporter-limit', `already tracking ${this.#maxExporters} exporters`, header);
       exporter = { key, domains: new Map(), templateCount: 0, lastSeen: now };
       this.#exporters.set(key, exporter);
     }
+    this.#lastSource = source;
+    this.#lastExporter = exporter;
     let domain = exporter.domains.get(header.domain);
     if (!domain) {
       if (exporter.domains.size >= this.#maxDomains) return this.#fail('domain-limit', `exporter ${key} already has ${this.#maxDomains} observation domains`, header);
@@ -266,13 +293,15 @@ export class IpfixDecoder {
 
     // Templates defined or withdrawn by this message apply to the sets after them, but reach the
     // stored state only if the whole message is well formed.
-    const overlay = new Map<number, TemplateEntry | null>();
+    const overlay = this.#overlay;
+    overlay.clear();
     const withdrawnAll = { data: false, options: false };
     const ops: Op[] = [];
     const issues: IpfixIssue[] = [];
     const sets: DecodedSet[] = [];
     const held: Array<{ id: number; start: number; end: number }> = [];
-    const addedIds = new Set<number>();
+    const addedIds = this.#addedIds;
+    addedIds.clear();
     const current = (id: number): TemplateEntry | undefined => {
       if (overlay.has(id)) return overlay.get(id) ?? undefined;
       const entry = domain.templates.get(id);
@@ -316,7 +345,8 @@ export class IpfixDecoder {
       } else if (existing && existing.template.shape !== template.shape && !this.#udp) {
         issues.push({ kind: 'redefinition', reason: `template ${template.id} redefined without a withdrawal (§8.1); the new definition is used` });
       }
-      const entry: TemplateEntry = existing?.template.shape === template.shape ? existing : { template, reader: this.#reader(template), lastSeen: now };
+      const entry: TemplateEntry =
+        existing?.template.shape === template.shape ? existing : { template, reader: this.#reader(template), columnsReader: this.#columnsReader(template), lastSeen: now };
       overlay.set(template.id, entry);
       ops.push({ kind: 'set', id: template.id, entry });
     };
@@ -340,11 +370,9 @@ export class IpfixDecoder {
           held.push({ id: setId, start, end });
           continue;
         }
-        const records: FlowRecord[] = [];
-        if (entry.reader(b, start, end, records, this.stats) < 0) {
-          return this.#fail('record-overrun', `a variable-length field in set ${setId} runs past the set`, header);
-        }
-        sets.push({ templateId: setId, domain: header.domain, exportTime: header.exportTime, scopeCount: entry.template.scopeCount, late: false, records });
+        const set = this.#readSet(entry, b, start, end, header.domain, header.exportTime, false);
+        if (!set) return this.#fail('record-overrun', `a variable-length field in set ${setId} runs past the set`, header);
+        sets.push(set);
       } else {
         issues.push({ kind: 'reserved-set', reason: `set ID ${setId} is reserved; skipped` });
       }
@@ -352,7 +380,7 @@ export class IpfixDecoder {
 
     let records = 0;
     for (const set of sets) {
-      records += set.records.length;
+      records += recordCount(set);
       this.#countSet(set);
     }
     for (const op of ops) this.#apply(exporter, domain, op, now);
@@ -363,15 +391,14 @@ export class IpfixDecoder {
     for (const op of ops) {
       if (op.kind !== 'set') continue;
       for (const late of this.#pending.release(prefix + op.id, now, this.stats)) {
-        const lateRecords: FlowRecord[] = [];
-        if (op.entry.reader(late.body, 0, late.body.length, lateRecords, this.stats) < 0) {
+        const set = this.#readSet(op.entry, late.body, 0, late.body.length, header.domain, late.exportTime, true);
+        if (!set) {
           issues.push({ kind: 'pending-malformed', reason: `held set for template ${op.id} does not fit the template that arrived` });
           this.stats.pendingDropped++;
           this.stats.pendingDroppedBytes += late.body.length;
           continue;
         }
         this.stats.pendingReleased++;
-        const set: DecodedSet = { templateId: op.id, domain: header.domain, exportTime: late.exportTime, scopeCount: op.entry.template.scopeCount, late: true, records: lateRecords };
         this.#countSet(set);
         sets.push(set);
       }
@@ -383,10 +410,24 @@ export class IpfixDecoder {
     return { ok: true, header, sets, records, issues, sequence };
   }
 
+  /** A Data Set's records, as objects or (flowColumns mode, data records) into `columns`; null if one overruns the set. */
+  #readSet(entry: TemplateEntry, b: Buffer, start: number, end: number, domain: number, exportTime: number, late: boolean): DecodedSet | null {
+    const scopeCount = entry.template.scopeCount;
+    if (entry.columnsReader) {
+      const first = this.columns.count;
+      const count = entry.columnsReader(b, start, end, this.columns, this.stats);
+      if (count < 0) return null;
+      return { templateId: entry.template.id, domain, exportTime, scopeCount, late, records: [], columns: { first, count } };
+    }
+    const records: FlowRecord[] = [];
+    if (entry.reader(b, start, end, records, this.stats) < 0) return null;
+    return { templateId: entry.template.id, domain, exportTime, scopeCount, late, records };
+  }
+
   #countSet(set: DecodedSet): void {
     this.stats.dataSets++;
-    if (set.scopeCount > 0) this.stats.optionsRecords += set.records.length;
-    else this.stats.dataRecords += set.records.length;
+    if (set.scopeCount > 0) this.stats.optionsRecords += recordCount(set);
+    else this.stats.dataRecords += recordCount(set);
   }
 
   #apply(exporter: ExporterState, domain: DomainState, op: Op, now: number): void {
@@ -423,6 +464,10 @@ export class IpfixDecoder {
   }
 
   #removeExporter(exporter: ExporterState): void {
+    if (this.#lastExporter === exporter) {
+      this.#lastSource = null;
+      this.#lastExporter = undefined;
+    }
     this.#templateTotal -= exporter.templateCount;
     this.#exporters.delete(exporter.key);
     this.#pending.dropPrefix(`${exporter.key}|`, this.stats);
@@ -438,11 +483,36 @@ export class IpfixDecoder {
     return reader;
   }
 
+  /** flowColumns mode: one columns reader per data template shape (the generic walk when not compiled). */
+  #columnsReader(template: Template): FlowColumnsReader | null {
+    if (!this.#flowColumns || template.scopeCount > 0) return null;
+    let reader = this.#columnsReaders.get(template.shape);
+    if (reader) return reader;
+    if (this.#compiled) reader = compileFlowColumnsReader(template);
+    else {
+      const walk = genericSetReader(template, resolveSelection([...FLOW_COLUMN_FIELDS]));
+      const records: FlowRecord[] = [];
+      reader = (b, start, end, cols, s) => {
+        records.length = 0;
+        const n = walk(b, start, end, records, s);
+        if (n >= 0) flowColumnsFromRecords(records, cols);
+        return n;
+      };
+    }
+    if (this.#columnsReaders.size >= COMPILE_CACHE_SIZE) this.#columnsReaders.delete(this.#columnsReaders.keys().next().value as string);
+    this.#columnsReaders.set(template.shape, reader);
+    return reader;
+  }
+
   #fail(kind: IpfixErrorKind, reason: string, header?: MessageHeader): DecodeResult {
     this.stats.messagesRejected++;
     this.stats.errors[kind] = (this.stats.errors[kind] ?? 0) + 1;
     return header ? { ok: false, kind, reason, header } : { ok: false, kind, reason };
   }
+}
+
+function recordCount(set: DecodedSet): number {
+  return set.columns ? set.columns.count : set.records.length;
 }
 
 export function exporterKey(source: IpfixSource): string {

@@ -65,10 +65,13 @@ export function samplingRateOf(record: FlowRecord): number | null {
 export class SamplingRates {
   readonly #byDomain = new Map<string, number>();
   readonly #byExporter = new Map<string, number>();
+  /** The last answer of rate(): messages come in runs from one exporter and domain. */
+  #last: { source: IpfixSource; domain: number; rate: SamplingRate } | null = null;
 
   /** Reads the sampling rate from the options records of a decoded set; true if one was found. */
   observe(source: IpfixSource, set: DecodedSet): boolean {
     if (set.scopeCount === 0) return false;
+    this.#last = null;
     let found = false;
     for (const record of set.records) {
       const rate = samplingRateOf(record);
@@ -86,6 +89,14 @@ export class SamplingRates {
 
   /** The rate for records of one exporter and domain. */
   rate(source: IpfixSource, domain: number): SamplingRate {
+    const last = this.#last;
+    if (last !== null && last.source === source && last.domain === domain) return last.rate;
+    const rate = this.#lookup(source, domain);
+    this.#last = { source, domain, rate };
+    return rate;
+  }
+
+  #lookup(source: IpfixSource, domain: number): SamplingRate {
     const exporter = exporterKey(source);
     const own = this.#byDomain.get(`${exporter}|${domain}`);
     if (own !== undefined) return { rate: own, from: 'domain' };
@@ -96,6 +107,7 @@ export class SamplingRates {
 
   /** Forgets an exporter (it went away, or restarted with new settings). */
   forget(source: IpfixSource): void {
+    this.#last = null;
     const exporter = exporterKey(source);
     this.#byExporter.delete(exporter);
     for (const key of this.#byDomain.keys()) if (key.startsWith(`${exporter}|`)) this.#byDomain.delete(key);

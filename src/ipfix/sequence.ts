@@ -46,8 +46,10 @@ export class SequenceTracker {
   #latestExportTime = 0;
   /** Open gaps as [start, length], oldest first. */
   readonly #gaps: Array<[number, number]> = [];
-  /** Recent messages as `sequence/count`, to tell a duplicate from a late arrival. */
-  readonly #seen: string[] = [];
+  /** The last MAX_SEEN messages' Sequence Numbers and counts (-1: unknown), to tell a duplicate from a late arrival. */
+  readonly #seenSequence = new Float64Array(MAX_SEEN);
+  readonly #seenCount = new Float64Array(MAX_SEEN).fill(-2);
+  #seenNext = 0;
   readonly #resetGap: number;
 
   constructor(resetGap = 1 << 24) {
@@ -58,10 +60,17 @@ export class SequenceTracker {
   observe(sequence: number, count: number | null, exportTime: number, totals: SequenceCounts): SequenceOutcome {
     const newer = exportTime > this.#latestExportTime;
     if (newer) this.#latestExportTime = exportTime;
-    const key = `${sequence}/${count}`;
-    const seen = this.#seen.includes(key);
-    this.#seen.push(key);
-    if (this.#seen.length > MAX_SEEN) this.#seen.shift();
+    const c = count ?? -1;
+    let seen = false;
+    for (let i = 0; i < MAX_SEEN; i++) {
+      if (this.#seenSequence[i] === sequence && this.#seenCount[i] === c) {
+        seen = true;
+        break;
+      }
+    }
+    this.#seenSequence[this.#seenNext] = sequence;
+    this.#seenCount[this.#seenNext] = c;
+    this.#seenNext = (this.#seenNext + 1) % MAX_SEEN;
 
     if (this.expected === null) {
       this.#advance(sequence, count, totals);

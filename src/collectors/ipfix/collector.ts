@@ -4,16 +4,17 @@
  * data flows up per tunnel, and once per interval sends each relay's `tunnels` and `bandwidthBps`
  * signals and writes one usage record per tunnel to the accounting spool. See README.md.
  */
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { tunnelUsageId, type AmtTunnelUsage } from '../../accounting/records.ts';
 import { SpoolRefused } from '../../accounting/spool.ts';
 import type { IpfixConfig, RelayConfig } from '../../config/types.ts';
 import { IpfixDecoder, type IpfixSource } from '../../ipfix/decoder.ts';
+import { FlowColumns } from '../../ipfix/flow-columns.ts';
 import { JFLOW_FIELDS, SamplingRates } from '../../ipfix/jflow.ts';
 import { IpfixStreamFramer } from '../../ipfix/stream.ts';
 import type { Counter } from '../../telemetry/metrics.ts';
 import type { Collector, CollectorContext, CollectorStatus, SessionStatus } from '../context.ts';
+import { openUdpReceiver, type ReceiveBufferReport } from './receive.ts';
 import { AMT_PORT, TunnelTable, type TunnelTotals } from './tunnels.ts';
 
 export interface IpfixSettings extends IpfixConfig {
@@ -38,6 +39,10 @@ export interface ExporterStatus extends SessionStatus {
 
 export interface IpfixCollectorStatus extends CollectorStatus {
   listen: { udp: string; tcp: string | null };
+  /** How UDP is read: `recvmmsg` (native/udp-batch, a batch of datagrams per call) or `dgram`. */
+  receive: 'recvmmsg' | 'dgram';
+  /** The UDP receive buffer asked for (ipfix.receiveBufferBytes) and granted. */
+  receiveBuffer: ReceiveBufferReport;
   intervalMs: number;
   /** The last interval's figures per relay. */
   relays: Array<{ relay: string; tunnels: number; bandwidthBps: number; at: number }>;
@@ -71,24 +76,26 @@ const RECORD_BATCH = 1000;
 
 export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>): Promise<Collector> {
   const c = ctx.config;
-  const decoderOptions = { fields: JFLOW_FIELDS, templateLifetimeMs: c.templateLifetimeMs, maxExporters: c.maxExporters, maxTemplatesPerExporter: c.maxTemplatesPerExporter };
+  const decoderOptions = { fields: JFLOW_FIELDS, flowColumns: true, templateLifetimeMs: c.templateLifetimeMs, maxExporters: c.maxExporters, maxTemplatesPerExporter: c.maxTemplatesPerExporter };
   const udpDecoder = new IpfixDecoder({ ...decoderOptions, transport: 'udp' });
   const tcpDecoder = new IpfixDecoder({ ...decoderOptions, transport: 'tcp' });
   const sampling = { udp: new SamplingRates(), tcp: new SamplingRates() };
   const tunnels = new TunnelTable();
+  /** The AMT data flows of the set at hand, as rows of the decoder's columns. */
+  let amtRows = new Int32Array(64);
   // Flows decoded before their exporter sent its sampling rate (a collector that started after
   // the options record): counted at rate 1 they would be 1/N of the truth, so they wait for it.
-  type WaitingFlow = [domain: number, from: string, to: string, port: number, octets: number, packets: number];
-  const waiting = new Map<string, { relay: string; source: IpfixSource; tcp: boolean; since: number; flows: WaitingFlow[] }>();
+  // Their rows are copied out of the decoder's columns (which the next message reuses).
+  const waiting = new Map<string, { relay: number; source: IpfixSource; tcp: boolean; since: number; domains: number[]; flows: FlowColumns }>();
   let waitingFlows = 0;
   const release = (key: string, why: 'rate' | 'timeout'): void => {
     const w = waiting.get(key);
     if (!w) return;
     waiting.delete(key);
-    waitingFlows -= w.flows.length;
+    waitingFlows -= w.flows.count;
     const rates = w.tcp ? sampling.tcp : sampling.udp;
-    for (const [domain, from, to, port, octets, packets] of w.flows) tunnels.add(w.relay, from, to, port, octets, packets, why === 'rate' ? rates.rate(w.source, domain).rate : 1);
-    if (why === 'timeout') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted at rate 1: their exporter sent no sampling options record in time', {}, w.flows.length);
+    for (let i = 0; i < w.flows.count; i++) tunnels.add(w.relay, w.flows, i, why === 'rate' ? rates.rate(w.source, w.domains[i] as number).rate : 1);
+    if (why === 'timeout') count('driad_ipfix_unsampled_flows_total', 'AMT flow records counted at rate 1: their exporter sent no sampling options record in time', {}, w.flows.count);
   };
   const sessions = new Map<string, Session>();
   const queue: Queued[] = [];
@@ -116,6 +123,9 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   let decodedUdp: Counter | undefined;
   let amtFlows: Counter | undefined;
 
+  // Who sent the last message: datagrams come in runs from one exporter, and the batched receive
+  // hands over one source object per exporter, so its relay, session and keys are found once.
+  let lastSender: { source: IpfixSource; tcp: boolean; relay: string; session: Session; waitKey: string } | null = null;
   // Which relay an exporter feeds: a configured exporter address, else the relay with that address.
   let relayByAddress = new Map<string, string>();
   const mapRelays = (relays: readonly RelayConfig[]): void => {
@@ -126,6 +136,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     }
     for (const e of c.exporters) next.set(e.address.toLowerCase(), e.relay);
     relayByAddress = next;
+    lastSender = null;
   };
   mapRelays(ctx.relays.relays());
   const unsubscribe = ctx.relays.onChange(mapRelays);
@@ -138,6 +149,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       if (sessions.size >= MAX_SESSIONS) {
         const oldest = [...sessions.entries()].filter(([, v]) => !v.connected || !v.tcp).sort((a, b) => (a[1].lastMessageAt ?? 0) - (b[1].lastMessageAt ?? 0))[0];
         if (oldest) sessions.delete(oldest[0]);
+        lastSender = null;
       }
       const target = source.address.includes(':') ? `[${source.address}]:${source.port}` : `${source.address}:${source.port}`;
       s = {
@@ -180,19 +192,25 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
 
   const handle = (q: Queued): void => {
     if (q.closed) {
+      lastSender = null;
       tcpDecoder.closeSession(q.source);
       sampling.tcp.forget(q.source);
       return;
     }
     const transport = q.tcp ? 'tcp' : 'udp';
-    const relay = relayOf(q.source.address);
-    if (relay === undefined) {
-      unknownExporters++;
-      messages(transport, 'unknown-exporter');
-      ctx.badInput.report('ipfix', 'unknown-exporter', `IPFIX from ${q.source.address}, which is no relay's address (see ipfix.exporters); ignored`, q.source.address);
-      return;
+    let sender = lastSender;
+    if (sender === null || sender.source !== q.source || sender.tcp !== q.tcp) {
+      const relay = relayOf(q.source.address);
+      if (relay === undefined) {
+        unknownExporters++;
+        messages(transport, 'unknown-exporter');
+        ctx.badInput.report('ipfix', 'unknown-exporter', `IPFIX from ${q.source.address}, which is no relay's address (see ipfix.exporters); ignored`, q.source.address);
+        return;
+      }
+      sender = { source: q.source, tcp: q.tcp, relay, session: sessionOf(q.source, q.tcp, relay), waitKey: `${transport}|${q.source.address}|${q.source.port}` };
+      lastSender = sender;
     }
-    const session = sessionOf(q.source, q.tcp, relay);
+    const { relay, session, waitKey } = sender;
     session.relay = relay;
     session.messages++;
     session.lastMessageAt = ctx.clock.now();
@@ -212,7 +230,6 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     if (r.sequence.reset) session.restarts++;
     session.domainSet.add(r.header.domain);
     const rates = q.tcp ? sampling.tcp : sampling.udp;
-    const waitKey = `${transport}|${q.source.address}|${q.source.port}`;
     for (const set of r.sets) {
       if (set.scopeCount > 0) {
         if (rates.observe(q.source, set)) {
@@ -221,30 +238,34 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
         }
         continue;
       }
+      if (!set.columns) continue;
       const rate = rates.rate(q.source, set.domain);
+      const relayId = tunnels.relayId(relay);
+      const cols = decoder.columns;
       let flows = 0;
-      for (const rec of set.records) {
-        if (rec.sourceTransportPort !== AMT_PORT) continue;
-        if (rec.protocolIdentifier !== undefined && rec.protocolIdentifier !== 17) continue;
-        const from = (rec.sourceIPv4Address ?? rec.sourceIPv6Address) as string | undefined;
-        const to = (rec.destinationIPv4Address ?? rec.destinationIPv6Address) as string | undefined;
-        const port = rec.destinationTransportPort;
-        if (from === undefined || to === undefined || typeof port !== 'number') continue;
-        const octets = typeof rec.octetDeltaCount === 'number' ? rec.octetDeltaCount : 0;
-        const packets = typeof rec.packetDeltaCount === 'number' ? rec.packetDeltaCount : 0;
-        flows++;
+      if (amtRows.length < set.columns.count) amtRows = new Int32Array(2 * set.columns.count);
+      // An AMT data flow: UDP (or no protocol given) from port 2268, with both addresses and the
+      // gateway's port.
+      for (let i = set.columns.first, last = i + set.columns.count; i < last; i++) {
+        if (cols.srcPort[i] !== AMT_PORT) continue;
+        const protocol = cols.protocol[i];
+        if (protocol !== -1 && protocol !== 17) continue;
+        if (cols.srcFamily[i] === 0 || cols.dstFamily[i] === 0 || cols.dstPort[i] < 0) continue;
         if (rate.from !== 'unknown') {
-          tunnels.add(relay, from, to, port, octets, packets, rate.rate);
+          amtRows[flows++] = i;
           continue;
         }
+        flows++;
         let w = waiting.get(waitKey);
         if (!w) {
-          w = { relay, source: q.source, tcp: q.tcp, since: ctx.clock.now(), flows: [] };
+          w = { relay: relayId, source: q.source, tcp: q.tcp, since: ctx.clock.now(), domains: [], flows: new FlowColumns(64) };
           waiting.set(waitKey, w);
         }
-        w.flows.push([set.domain, from, to, port, octets, packets]);
+        w.flows.copyRow(cols, i);
+        w.domains.push(set.domain);
         if (++waitingFlows >= MAX_WAITING_FLOWS) release(waitKey, 'timeout');
       }
+      if (rate.from !== 'unknown') tunnels.addRows(relayId, cols, amtRows, flows, rate.rate);
       if (flows > 0) (amtFlows ??= counterOf('driad_ipfix_amt_flows_total', 'AMT data flow records (from port 2268) added to tunnels')).inc(flows);
     }
   };
@@ -284,18 +305,34 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
     }
   };
 
+  // A datagram in the batched receive's slab is decoded right there: the addon reads at most 16
+  // batches of 32 per wakeup before the event loop (and DNS) gets its turn again, which bounds the
+  // time as the queue's slices do. Copying into the queue instead, when behind, fed a backlog of
+  // Buffers that made every scavenge longer and the socket overflow (bench/ipfix/README.md).
+  const direct: Queued = { message: Buffer.alloc(0), source: { address: '', port: 0 }, tcp: false };
+  const onDatagram = (message: Buffer, source: IpfixSource, transient: boolean): void => {
+    if (!transient) return enqueue(message, source, false);
+    if (stopped) return;
+    direct.message = message;
+    direct.source = source;
+    try {
+      handle(direct);
+    } catch (err) {
+      fail(null, 'collector-error', (err as Error).message, source.address);
+    }
+  };
+
   // UDP, then TCP on the same port.
-  const udp: Socket = createSocket({ type: isIPv6(c.listen) ? 'udp6' : 'udp4', recvBufferSize: 8 << 20 });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(c.port, c.listen, () => {
-      udp.off('error', reject);
-      resolve();
-    });
-  });
-  udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => enqueue(msg, { address: rinfo.address, port: rinfo.port }, false));
-  udp.on('error', (err) => ctx.log.error(`ipfix: UDP socket: ${err.message}`));
-  const port = udp.address().port;
+  const udp = await openUdpReceiver(c.listen, c.port, { batched: c.batchedReceive, receiveBufferBytes: c.receiveBufferBytes, onError: (err) => ctx.log.error(`ipfix: UDP socket: ${err.message}`) }, onDatagram);
+  const port = udp.port;
+  const rb = udp.receiveBuffer;
+  if (udp.fallback && c.batchedReceive) ctx.log.info(`ipfix: UDP through node:dgram: ${udp.fallback}`);
+  if (rb.clamped) {
+    ctx.log.warn(
+      `ipfix: UDP receive buffer: asked for ${rb.requested} bytes (ipfix.receiveBufferBytes), the kernel granted ${rb.granted}` +
+        (rb.rmemMax !== null ? `: net.core.rmem_max is ${rb.rmemMax}; raise it (sysctl -w net.core.rmem_max=${rb.requested}) for a buffer that rides out longer pauses` : ''),
+    );
+  }
   const openSockets = new Set<TcpSocket>();
   let tcp: Server | null = null;
   if (c.tcp) {
@@ -402,6 +439,8 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       return { ...view, connected: s.tcp ? s.connected : !quiet, templates, domains: domainSet.size };
     }),
     listen: { udp: hostPort(c.listen, port), tcp: tcp ? hostPort(c.listen, port) : null },
+    receive: udp.mode,
+    receiveBuffer: rb,
     intervalMs: c.intervalMs,
     relays: lastFigures,
     unknownExporters,
@@ -417,7 +456,10 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
   );
   m.gauge('driad_ipfix_tunnels', 'AMT tunnels with data in the last interval, by relay', () => lastFigures.map((f) => [{ relay: f.relay }, f.tunnels]));
   m.gauge('driad_ipfix_bandwidth_bps', 'AMT data rate to gateways in the last interval (sampling applied), by relay', () => lastFigures.map((f) => [{ relay: f.relay }, f.bandwidthBps]));
-  ctx.log.info({ udp: hostPort(c.listen, port), tcp: c.tcp }, `ipfix: listening on ${hostPort(c.listen, port)} (UDP${c.tcp ? ' and TCP' : ''}), interval ${c.intervalMs} ms`);
+  ctx.log.info(
+    { udp: hostPort(c.listen, port), tcp: c.tcp, receive: udp.mode, receiveBuffer: rb.granted },
+    `ipfix: listening on ${hostPort(c.listen, port)} (UDP${c.tcp ? ' and TCP' : ''}, UDP read by ${udp.mode}, receive buffer ${rb.granted} bytes), interval ${c.intervalMs} ms`,
+  );
 
   return {
     status,
@@ -432,7 +474,7 @@ export async function startIpfixCollector(ctx: CollectorContext<IpfixSettings>):
       await flushing;
       await flush(ctx.clock.now()).catch((err: Error) => ctx.log.error(`ipfix: last interval: ${err.message}`));
       for (const s of openSockets) s.destroy();
-      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined]);
+      await Promise.all([udp.close(), tcp ? new Promise<void>((resolve) => tcp.close(() => resolve())) : undefined]);
     },
   };
 }
