@@ -6,6 +6,7 @@ import { nameLengths } from '../zones/name-lengths.ts';
 import type { Zone, ZoneRecord } from '../zones/zone.ts';
 import type { Peer } from './peer.ts';
 import type { ClientSubnet } from './wire/ecs.ts';
+import type { QuestionLabels } from './wire/query.ts';
 
 /** What a synthesizer may read about the asker, and where it says how much of the client address the answer depends on. */
 export interface SynthContext {
@@ -19,6 +20,8 @@ export interface SynthContext {
 export interface Synthesizer {
   /** RRsets by QTYPE for a name it serves, 'empty' for a name that exists without data, null for a name it does not know. */
   lookup(qname: string, ctx: SynthContext): ReadonlyMap<number, WireRRset> | 'empty' | null;
+  /** The same for a question name given as wire labels that end in the zone (src/dns/wire-synthesis.ts). */
+  lookupWire(labels: QuestionLabels, ctx: SynthContext): ReadonlyMap<number, WireRRset> | 'empty' | null;
 }
 
 /** A zone cut, prepared as the referral it answers with (RFC 1034 §4.3.2 step 3b). */
@@ -44,6 +47,9 @@ export interface ServedZone {
   origin: string;
   /** Length of the origin in wire form, to point at it inside the question name. */
   originWireLength: number;
+  /** The origin in wire form, lowercase, and its number of labels (for src/dns/wire-synthesis.ts). */
+  originWire: Buffer;
+  originLabels: number;
   /** SOA for negative answers, names compressed, with TTL = min(SOA TTL, MINIMUM) per RFC 2308 §5. */
   negativeSoa: NegativeSoa;
   /** Static data from the zone file, rendered to wire. */
@@ -115,6 +121,8 @@ export function serveZone(zone: Zone, synth: Synthesizer | null): ServedZone {
   return {
     origin: zone.origin,
     originWireLength: originWire.length,
+    originWire: Buffer.from(originWire.map((b) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b))),
+    originLabels: labelCount(originWire),
     negativeSoa: negativeSoa(zone.origin, negativeTtl, soa.data as SoaFields),
     soaRecord: Buffer.concat([originWire, soaTail]),
     names,
@@ -126,6 +134,12 @@ export function serveZone(zone: Zone, synth: Synthesizer | null): ServedZone {
     zone,
     synth,
   };
+}
+
+function labelCount(wire: Buffer): number {
+  let count = 0;
+  for (let at = 0; wire[at] !== 0; at += 1 + (wire[at] as number)) count++;
+  return count;
 }
 
 /** Targets of NS, MX and SRV records whose addresses the zone holds go in the additional section (RFC 1034 §4.3.2 step 6). */

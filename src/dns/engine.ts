@@ -5,7 +5,7 @@ import { typeName } from './packet.ts';
 import type { Catalog } from './catalog.ts';
 import { bareReply, respond } from './responder.ts';
 import { RCODE_NAME } from './wire/constants.ts';
-import { emptyQuery, parseQueryInto, type Query } from './wire/query.ts';
+import { parseQueryInto, WireQuery, type Query } from './wire/query.ts';
 import { responseLength, udpLimit, writeResponseAt, type Reply } from './wire/response.ts';
 
 /** 'doh': RFC 8484 and the JSON API, over any HTTP version (src/doh/); sized like TCP. */
@@ -39,7 +39,7 @@ export class DnsEngine {
   readonly #badInput: BadInputReporter;
   readonly #counters = new Map<number, [responses: Counter, queries: Counter]>();
   readonly #dropped: Record<Transport, Counter>;
-  readonly #pending: Pending = { query: emptyQuery(), reply: null as unknown as Reply, limit: 0 };
+  readonly #pending: Pending = { query: new WireQuery(), reply: null as unknown as Reply, limit: 0 };
 
   constructor(options: EngineOptions, log: Logger, metrics: Metrics, badInput: BadInputReporter) {
     this.options = options;

@@ -1,5 +1,6 @@
 import type { Catalog, Delegation, ServedZone, SynthContext } from './catalog.ts';
 import { Found, lookup, type Lookup } from './lookup.ts';
+import { synthesizeFromWire } from './wire-synthesis.ts';
 import type { Peer } from './peer.ts';
 import { clientSubnetOption, readClientSubnet, type ClientSubnet } from './wire/ecs.ts';
 import { HEADER_SIZE, QTYPE, RCODE } from './wire/constants.ts';
@@ -76,9 +77,18 @@ export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   const ecs = query.edns && query.edns.options.length > 0 ? readClientSubnet(query.edns) : null;
   if (typeof ecs === 'string') return { ...newReply(), rcode: RCODE.FORMERR, problem: ecs };
   if (!isInternetClass(query.qclass) || isZoneTransfer(query.qtype)) return REFUSED;
-  const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
-  if (!zone) return REFUSED;
-  const result = answer(catalog, zone, query, peer, ecs);
+  ctx.scope = 0;
+  ctx.peer = peer;
+  ctx.ecs = ecs;
+  const synthesized = query.qtype === QTYPE.DS ? null : synthesizeFromWire(catalog, query, ctx);
+  let result: Reply;
+  if (synthesized) {
+    result = synthesized.rrsets === 'empty' ? negative(synthesized.zone, query, RCODE.NOERROR) : nodeAnswer(catalog, synthesized.zone, query, synthesized.rrsets);
+  } else {
+    const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
+    if (!zone) return REFUSED;
+    result = answer(catalog, zone, query, peer, ecs);
+  }
   // RFC 7871 §7.2.1: echo the option; scope 0 says the answer is the same for every client.
   if (ecs) result.ednsOptions = clientSubnetOption(ecs, ctx.scope);
   return result;
@@ -88,18 +98,10 @@ function answer(catalog: Catalog, zone: ServedZone, query: Query, peer: Peer, ec
   ctx.scope = 0;
   ctx.peer = peer;
   ctx.ecs = ecs;
-  const { qtype } = query;
-  const f = lookup(zone, query.qname, qtype, ctx, found);
+  const f = lookup(zone, query.qname, query.qtype, ctx, found);
   switch (f.found) {
-    case Found.Node: {
-      const rrset = f.rrsets!.get(qtype);
-      if (rrset) {
-        rrset.sent?.inc();
-        return positive(rrset);
-      }
-      if (qtype !== QTYPE.CNAME && f.rrsets!.has(QTYPE.CNAME)) return chase(catalog, zone, query);
-      return negative(zone, query, RCODE.NOERROR);
-    }
+    case Found.Node:
+      return nodeAnswer(catalog, zone, query, f.rrsets!);
     case Found.Empty:
       return negative(zone, query, RCODE.NOERROR);
     case Found.NxDomain:
@@ -109,6 +111,18 @@ function answer(catalog: Catalog, zone: ServedZone, query: Query, peer: Peer, ec
     default:
       return chase(catalog, zone, query);
   }
+}
+
+/** A name with data: the RRset asked for, a CNAME to follow, or NODATA. */
+function nodeAnswer(catalog: Catalog, zone: ServedZone, query: Query, rrsets: ReadonlyMap<number, WireRRset>): Reply {
+  const { qtype } = query;
+  const rrset = rrsets.get(qtype);
+  if (rrset) {
+    rrset.sent?.inc();
+    return positive(rrset);
+  }
+  if (qtype !== QTYPE.CNAME && rrsets.has(QTYPE.CNAME)) return chase(catalog, zone, query);
+  return negative(zone, query, RCODE.NOERROR);
 }
 
 function positive(rrset: WireRRset): Reply {

@@ -96,6 +96,45 @@ export function scannedV6Words(): Uint32Array {
   return v6Words;
 }
 
+/**
+ * scanReversedV4 on the question's wire labels: the first `n` of the labels starting at `starts`
+ * in `msg` (those in front of the tree root). The same rules; octets land in the same place.
+ */
+export function scanReversedV4Wire(msg: Buffer, starts: Int32Array, n: number): Scan {
+  if (n === 0) return Scan.Prefix;
+  if (n > 4) return Scan.Invalid;
+  for (let l = 0; l < n; l++) {
+    const start = starts[l] as number;
+    const len = msg[start] as number;
+    if (len > 3) return Scan.Invalid;
+    let value = 0;
+    for (let i = start + 1; i <= start + len; i++) {
+      const d = (msg[i] as number) - 0x30;
+      if (d < 0 || d > 9 || (i > start + 1 && value === 0)) return Scan.Invalid;
+      value = value * 10 + d;
+    }
+    if (value > 255) return Scan.Invalid;
+    octets[l] = value;
+  }
+  return n < 4 ? Scan.Prefix : Scan.Address;
+}
+
+/** scanReversedV6 on wire labels: single hex digits (either case, as DNS compares), at most 32. */
+export function scanReversedV6Wire(msg: Buffer, starts: Int32Array, n: number): Scan {
+  if (n === 0) return Scan.Prefix;
+  if (n > 32) return Scan.Invalid;
+  let count = 0;
+  for (let l = n - 1; l >= 0; l--) {
+    const start = starts[l] as number;
+    if (msg[start] !== 1) return Scan.Invalid;
+    const c = msg[start + 1] as number;
+    const nibble = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (nibble < 0) return Scan.Invalid;
+    nibbles[count++] = nibble;
+  }
+  return count < 32 ? Scan.Prefix : Scan.Address;
+}
+
 /** `relative` is the part of the name in front of the tree root, e.g. `10.95.25.69` ('' for the root itself). */
 export function parseReversedV4(relative: string): SourceName {
   const scan = scanReversedV4(relative, relative.length);

@@ -11,5 +11,10 @@ export function nameLengths(names: Iterable<string>): Uint8Array {
 
 /** False only when no name of `name`'s length is in the set. */
 export function mayHold(lengths: Uint8Array, name: string): boolean {
-  return name.length >= lengths.length - 1 || lengths[name.length] === 1;
+  return mayHoldLength(lengths, name.length);
+}
+
+/** False only when no name of this many characters is in the set. */
+export function mayHoldLength(lengths: Uint8Array, length: number): boolean {
+  return length >= lengths.length - 1 || lengths[length] === 1;
 }

@@ -14,6 +14,49 @@ export interface Query {
   /** Offset just past the question name's root label. */
   qnameEnd: number;
   edns: Edns | null;
+  /** Where the question name's labels are, for lookups on the wire form (src/dns/wire-synthesis.ts). */
+  labels: QuestionLabels;
+}
+
+export interface QuestionLabels {
+  msg: Buffer;
+  /** Offset of each label's length byte, first label first; `count` of them (the root not included). */
+  starts: Int32Array;
+  count: number;
+}
+
+const MAX_LABELS = 128;
+const NO_MESSAGE = Buffer.alloc(0);
+
+/**
+ * The engine's Query, reused for every message: its `qname` text is made only when something asks
+ * for it, so an answer found from the wire labels (DRIAD synthesis) builds no string at all.
+ * Valid only while its message is being answered (answering is synchronous).
+ */
+export class WireQuery implements Query {
+  id = 0;
+  opcode = 0;
+  echoFlags = 0;
+  qtype = 0;
+  qclass = 0;
+  questionEnd = HEADER_SIZE;
+  qnameEnd = HEADER_SIZE;
+  edns: Edns | null = null;
+  readonly labels: QuestionLabels = { msg: NO_MESSAGE, starts: new Int32Array(MAX_LABELS), count: 0 };
+  #name: string | null = '';
+
+  get qname(): string {
+    return (this.#name ??= canonicalText(this.labels));
+  }
+
+  set qname(name: string) {
+    this.#name = name;
+  }
+
+  /** The question was read: its name's text is made on first use. */
+  deferName(): void {
+    this.#name = null;
+  }
 }
 
 export interface Edns {
@@ -55,7 +98,10 @@ export function parseQuery(msg: Buffer): ParseResult {
 }
 
 export function emptyQuery(): Query {
-  return { id: 0, opcode: 0, echoFlags: 0, qname: '', qtype: 0, qclass: 0, questionEnd: HEADER_SIZE, qnameEnd: HEADER_SIZE, edns: null };
+  return {
+    id: 0, opcode: 0, echoFlags: 0, qname: '', qtype: 0, qclass: 0, questionEnd: HEADER_SIZE, qnameEnd: HEADER_SIZE, edns: null,
+    labels: { msg: NO_MESSAGE, starts: new Int32Array(MAX_LABELS), count: 0 },
+  };
 }
 
 /**
@@ -76,6 +122,8 @@ export function parseQueryInto(msg: Buffer, query: Query): ParseFailure | null {
   query.questionEnd = HEADER_SIZE;
   query.qnameEnd = HEADER_SIZE;
   query.edns = null;
+  query.labels.msg = msg;
+  query.labels.count = 0;
 
   const qdcount = msg.readUInt16BE(4);
   const notImplemented = query.opcode !== 0 ? `opcode ${query.opcode} is not implemented` : null;
@@ -84,6 +132,10 @@ export function parseQueryInto(msg: Buffer, query: Query): ParseFailure | null {
     return notImplemented ? failure(query, NOTIMP, notImplemented) : failure(query, FORMERR, `QDCOUNT is ${qdcount}, not 1`);
   }
   const questionError = readQuestion(msg, query);
+  if (!questionError) {
+    if (query instanceof WireQuery) query.deferName();
+    else query.qname = canonicalText(query.labels);
+  }
   if (questionError) {
     query.questionEnd = HEADER_SIZE;
     findOpt(msg, query, qdcount);
@@ -153,10 +205,11 @@ function readRecords(msg: Buffer, query: Query, start: number): string | null {
   return null;
 }
 
-/** Reads QNAME (lowercased, ASCII only), QTYPE and QCLASS; returns an error reason or null. */
+/** Reads where QNAME's labels are, QTYPE and QCLASS; returns an error reason or null. */
 function readQuestion(msg: Buffer, query: Query): string | null {
+  const labels = query.labels;
   let offset = HEADER_SIZE;
-  let out = 0;
+  let count = 0;
   for (;;) {
     if (offset >= msg.length) return 'question name runs past the message';
     const len = msg[offset] as number;
@@ -164,8 +217,26 @@ function readQuestion(msg: Buffer, query: Query): string | null {
     if (len & 0xc0) return len >= 0xc0 ? 'compression pointer in the question name' : `label type 0x${len.toString(16)} is not supported`;
     if (offset + 1 + len > msg.length) return 'question label runs past the message';
     if (offset + 1 + len - HEADER_SIZE >= MAX_NAME_WIRE) return 'question name longer than 255 bytes';
+    labels.starts[count++] = offset;
+    offset += 1 + len;
+  }
+  labels.count = count;
+  query.qnameEnd = offset + 1;
+  if (query.qnameEnd + 4 > msg.length) return 'question is missing QTYPE or QCLASS';
+  query.qtype = msg.readUInt16BE(query.qnameEnd);
+  query.qclass = msg.readUInt16BE(query.qnameEnd + 2);
+  query.questionEnd = query.qnameEnd + 4;
+  return null;
+}
+
+/** The question name in driad's text form (src/dns/rr/name.ts): ASCII lowercased, '.', '\' and odd bytes escaped. */
+function canonicalText(labels: QuestionLabels): string {
+  const { msg, starts, count } = labels;
+  let out = 0;
+  for (let l = 0; l < count; l++) {
+    const start = starts[l] as number;
     if (out > 0) scratch[out++] = 0x2e;
-    for (let i = offset + 1, end = offset + 1 + len; i < end; i++) {
+    for (let i = start + 1, end = start + 1 + (msg[start] as number); i < end; i++) {
       const c = msg[i] as number;
       const plain = PLAIN[c] as number;
       if (plain !== 0) {
@@ -181,15 +252,8 @@ function readQuestion(msg: Buffer, query: Query): string | null {
         scratch[out++] = 0x30 + (c % 10);
       }
     }
-    offset += 1 + len;
   }
-  query.qnameEnd = offset + 1;
-  if (query.qnameEnd + 4 > msg.length) return 'question is missing QTYPE or QCLASS';
-  query.qname = scratchText(out);
-  query.qtype = msg.readUInt16BE(query.qnameEnd);
-  query.qclass = msg.readUInt16BE(query.qnameEnd + 2);
-  query.questionEnd = query.qnameEnd + 4;
-  return null;
+  return scratchText(out);
 }
 
 /** Offset just past a (possibly compressed) name, or -1. Skipping never follows pointers, so loops cannot hang it. */
