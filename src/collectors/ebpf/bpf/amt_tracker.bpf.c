@@ -435,7 +435,7 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 	struct amt_gw_value *v = entry(p, now);
 	if (!v)
 		return 0;
-	struct amt_count *c = &v->dir[p->direction & 1][type & 7];
+	struct amt_count *c = &v->count[amt_slot(p->direction, type)];
 	__sync_fetch_and_add(&c->packets, (__u64)p->packets);
 	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
 	v->last_seen_ns = now;
