@@ -5,7 +5,10 @@
  * SSM group inside) and one Membership Update (an IGMPv3 report joining that group), interleaved
  * so that every batch of frames has the same mix.
  *
- *   node bench/ebpf/frames.ts OUT_FILE GATEWAYS UPDATE_EVERY SRC_MAC DST_MAC RELAY_IP
+ *   node bench/ebpf/frames.ts OUT_FILE GATEWAYS UPDATE_EVERY SRC_MAC DST_MAC RELAY_IP [RELAY_IP6]
+ *
+ * With RELAY_IP6, every other gateway is an IPv6 one (fd00:213::/64 of the relay's address, its
+ * Updates MLDv2 reports joining an ff3e:: SSM group).
  *
  * File format, per frame: u16 length (big-endian), then the frame.
  */
@@ -17,7 +20,7 @@ import { encodeMembershipReport } from '../../src/amt/membership.ts';
 import { frameFor } from '../../src/capture/frame.ts';
 import { LINKTYPE } from '../../src/capture/pcap.ts';
 
-const [out, gatewaysArg, everyArg, sourceMac, destinationMac, relay] = process.argv.slice(2);
+const [out, gatewaysArg, everyArg, sourceMac, destinationMac, relay, relay6] = process.argv.slice(2);
 const gateways = Number(gatewaysArg);
 const every = Number(everyArg);
 if (!out || !relay || !sourceMac || !destinationMac || !(gateways >= 1) || !(every >= 1)) throw new Error('usage: frames.ts OUT GATEWAYS UPDATE_EVERY SRC_MAC DST_MAC RELAY_IP');
@@ -26,14 +29,16 @@ const [a, b] = relay.split('.');
 const frames: Buffer[] = [];
 for (let round = 0; round < every; round++) {
   for (let g = 0; g < gateways; g++) {
-    const address = `${a}.${b}.${1 + (g % 64)}.${1 + ((g >> 6) % 250)}`;
+    const v6 = relay6 !== undefined && g % 2 === 1;
+    const address = v6 ? `fd00:213::${(1 + (g % 64)).toString(16)}:${(1 + ((g >> 6) % 250)).toString(16)}` : `${a}.${b}.${1 + (g % 64)}.${1 + ((g >> 6) % 250)}`;
     const port = 40000 + Math.floor(g / 64);
-    const group = `232.${1 + (g >> 16)}.${(g >> 8) & 255}.${g & 255}`;
+    const group = v6 ? `ff3e::8000:${g.toString(16)}` : `232.${1 + (g >> 16)}.${(g >> 8) & 255}.${g & 255}`;
+    const sender = v6 ? '2001:db8::1' : '198.51.100.1';
     const payload =
       round === every - 1
-        ? encodeAmt({ type: 'membership-update', responseMac: 0x112233445566, nonce: g, packet: encodeMembershipReport({ family: 4, records: [{ type: RECORD_TYPE.ALLOW_NEW_SOURCES, group, sources: ['198.51.100.1'] }] }) })
-        : encodeAmt({ type: 'multicast-data', packet: udpPacket({ source: '198.51.100.1', destination: group, sourcePort: 60000, destinationPort: 60001, payload: Buffer.alloc(100, round) }) });
-    const packet = udpPacket({ source: address, destination: relay, sourcePort: port, destinationPort: 2268, payload });
+        ? encodeAmt({ type: 'membership-update', responseMac: 0x112233445566, nonce: g, packet: encodeMembershipReport({ family: v6 ? 6 : 4, records: [{ type: RECORD_TYPE.ALLOW_NEW_SOURCES, group, sources: [sender] }] }) })
+        : encodeAmt({ type: 'multicast-data', packet: udpPacket({ source: sender, destination: group, sourcePort: 60000, destinationPort: 60001, payload: Buffer.alloc(100, round) }) });
+    const packet = udpPacket({ source: address, destination: v6 ? (relay6 as string) : relay, sourcePort: port, destinationPort: 2268, payload });
     frames.push(frameFor(LINKTYPE.ETHERNET, packet, { sourceMac, destinationMac }));
   }
 }

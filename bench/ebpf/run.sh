@@ -3,7 +3,7 @@
 # between two network namespaces at saturation: with no program, with an empty XDP program (the
 # control), with the tracker (driad's collector running the loader, consuming its events and
 # snapshots) and with the capture fallback (the collector reading tcpdump). See bench/ebpf/README.md.
-# Knobs (env): ROUNDS STEP_SECONDS STATS_SECONDS GATEWAYS UPDATE_EVERY SENDER_PRIO KEEP SERVER_CPU CLIENT_CPU.
+# Knobs (env): ROUNDS STEP_SECONDS STATS_SECONDS GATEWAYS UPDATE_EVERY SENDER_PRIO KEEP SERVER_CPU CLIENT_CPU FORWARD.
 # Needs root. Only namespaces it makes; every process and namespace it made is removed on exit.
 set -euo pipefail
 
@@ -13,6 +13,10 @@ STATS_SECONDS=${STATS_SECONDS:-2} # seconds of traffic with kernel.bpf_stats_ena
 GATEWAYS=${GATEWAYS:-4096}        # gateway endpoints in the traffic (64 addresses, many ports each)
 UPDATE_EVERY=${UPDATE_EVERY:-16}  # one Membership Update (a ring-buffer event) in this many frames, the rest Multicast Data
 KEEP=${KEEP:-0}                   # 1: keep the work dir
+# 1: the frames reach the relay's veth through a router namespace whose ingress veth runs the
+# empty XDP program, so they arrive as a NIC's driver hands them to XDP (a page-pool buffer with
+# 256 bytes of headroom) and the relay's veth does not copy them (README: "veth's copy").
+FORWARD=${FORWARD:-0}
 # The sender runs SCHED_FIFO: on a shared machine other work would otherwise take its core for
 # part of each step and the rates would measure that. The kernel's RT throttling
 # (sched_rt_runtime_us) still leaves that core 5% for others. SENDER_PRIO= (empty) to run it normally.
@@ -44,6 +48,9 @@ LOADER=$ROOT/src/collectors/ebpf/build/driad-amt-loader
 TAG=$$
 NS_GW=driad-bench-gw-$TAG
 NS_RELAY=driad-bench-relay-$TAG
+NS_MID=driad-bench-mid-$TAG
+IF_MID_IN=bmi$TAG
+IF_MID_OUT=bmo$TAG
 IF_GW=bgw$TAG
 IF_RELAY=brl$TAG
 RELAY_IP=10.213.0.1
@@ -53,13 +60,20 @@ ebpf_cleanup() {
   sysctl -qw kernel.bpf_stats_enabled="$STATS_BEFORE" || true
   ip netns del "$NS_GW" 2>/dev/null || true
   ip netns del "$NS_RELAY" 2>/dev/null || true
+  if [ "$FORWARD" = 1 ]; then ip netns del "$NS_MID" 2>/dev/null || true; fi
   (exit "$status")
   bench_cleanup
 }
 trap ebpf_cleanup EXIT
 ip netns add "$NS_GW"
 ip netns add "$NS_RELAY"
-ip link add "$IF_GW" netns "$NS_GW" type veth peer name "$IF_RELAY" netns "$NS_RELAY"
+if [ "$FORWARD" = 1 ]; then
+  ip netns add "$NS_MID"
+  ip link add "$IF_GW" netns "$NS_GW" type veth peer name "$IF_MID_IN" netns "$NS_MID"
+  ip link add "$IF_MID_OUT" netns "$NS_MID" type veth peer name "$IF_RELAY" netns "$NS_RELAY"
+else
+  ip link add "$IF_GW" netns "$NS_GW" type veth peer name "$IF_RELAY" netns "$NS_RELAY"
+fi
 ip -n "$NS_RELAY" addr add "$RELAY_IP/16" dev "$IF_RELAY"
 ip -n "$NS_RELAY" link set "$IF_RELAY" up
 ip -n "$NS_RELAY" link set lo up
@@ -69,12 +83,26 @@ ip -n "$NS_GW" link set "$IF_GW" up
 ip netns exec "$NS_RELAY" sysctl -qw net.ipv4.icmp_msgs_per_sec=0 net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$IF_RELAY.rp_filter=0"
 GW_MAC=$(ip netns exec "$NS_GW" cat "/sys/class/net/$IF_GW/address")
 RELAY_MAC=$(ip netns exec "$NS_RELAY" cat "/sys/class/net/$IF_RELAY/address")
+NEXT_MAC=$RELAY_MAC # where the sender's frames go
+if [ "$FORWARD" = 1 ]; then
+  # The router: an address on each side, a host route to the relay through the second veth and
+  # the relay's MAC fixed (no ARP during the measurement).
+  ip -n "$NS_MID" link set "$IF_MID_IN" up
+  ip -n "$NS_MID" link set "$IF_MID_OUT" up
+  ip -n "$NS_MID" addr add 10.212.0.254/24 dev "$IF_MID_IN"
+  ip -n "$NS_MID" addr add 10.214.0.254/24 dev "$IF_MID_OUT"
+  ip -n "$NS_MID" route add "$RELAY_IP/32" dev "$IF_MID_OUT"
+  ip -n "$NS_MID" neigh add "$RELAY_IP" lladdr "$RELAY_MAC" dev "$IF_MID_OUT"
+  ip netns exec "$NS_MID" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$IF_MID_IN.rp_filter=0"
+  NEXT_MAC=$(ip netns exec "$NS_MID" cat "/sys/class/net/$IF_MID_IN/address")
+fi
 
 # --- the sender, the frames, the control program -----------------------------------------------------
 cc -O2 -Wall -o "$WORK/sender" "$BENCH/sender.c" || die "could not build the sender"
 clang -target bpf -O2 -g -Wall -idirafter "/usr/include/$(gcc -print-multiarch)" -c "$BENCH/xdp_pass.bpf.c" -o "$WORK/xdp_pass.o" ||
   die "could not build xdp_pass.bpf.c"
-node "$BENCH/frames.ts" "$WORK/frames.bin" "$GATEWAYS" "$UPDATE_EVERY" "$GW_MAC" "$RELAY_MAC" "$RELAY_IP" >"$WORK/frames.txt"
+node "$BENCH/frames.ts" "$WORK/frames.bin" "$GATEWAYS" "$UPDATE_EVERY" "$GW_MAC" "$NEXT_MAC" "$RELAY_IP" >"$WORK/frames.txt"
+if [ "$FORWARD" = 1 ]; then ip -n "$NS_MID" link set dev "$IF_MID_IN" xdpdrv obj "$WORK/xdp_pass.o" sec xdp; fi
 log "$(cat "$WORK/frames.txt")"
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -180,7 +208,8 @@ XDP=$(rate_of xdp)
 CAPTURE=$(rate_of capture)
 RUNTIME=$(cat "$WORK"/xdp.r*.runtime | grep -v '^-$' | median)
 {
-  echo "ebpf: $(sed 's/^frames: //' "$WORK/frames.txt"); veth between two namespaces, native XDP; $ROUNDS round(s) of ${STEP_SECONDS}s per mode, medians"
+  if [ "$FORWARD" = 1 ]; then path="gateways -> veth (empty XDP program) -> router namespace -> veth -> relay, native XDP"; else path="veth between two namespaces, native XDP"; fi
+  echo "ebpf: $(sed 's/^frames: //' "$WORK/frames.txt"); $path; $ROUNDS round(s) of ${STEP_SECONDS}s per mode, medians"
   echo "sender (packet socket, sendmmsg) and the receive path on CPU $CLIENT_CPU; collector, loader, tcpdump on CPU $SERVER_CPU; kernel $(uname -r)"
   printf '%-8s %12s %12s %10s  %s\n' mode "packets/s" "ns/packet" "cpu$CLIENT_CPU busy" "per round (packets/s) [last round's collector]"
   for m in none pass xdp capture; do

@@ -334,6 +334,22 @@ static __always_inline void read_report(struct amt_event *e, __u8 *ip, void *dat
 	}
 }
 
+/* Bytes one event takes in the ring: the record header and the event, rounded up to 8. */
+#define EVENT_RECORD_BYTES ((sizeof(struct amt_event) + 8 + 7) / 8 * 8)
+
+/* Commits an event without waking the loader, which polls the ring every RINGBUF_POLL_MS
+ * (loader/main.c), unless this event fills the ring past a quarter: then a burst could fill it
+ * before the next poll. A wakeup is an irq_work, a self-interrupt on this CPU (in a virtual
+ * machine an exit to the hypervisor), and waking by default on every event that finds the
+ * loader caught up cost more than the rest of an Update's accounting (bench/ebpf/README.md). */
+static __always_inline void submit(struct amt_event *e)
+{
+	__u64 quarter = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* this event included */
+	int crossed = avail >= quarter && avail < quarter + EVENT_RECORD_BYTES;
+	bpf_ringbuf_submit(e, crossed ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline struct amt_event *new_event(__u8 kind, struct pkt *p, __u64 now)
 {
 	struct amt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -371,7 +387,7 @@ static __always_inline struct amt_gw_value *entry(struct pkt *p, __u64 now)
 			struct amt_event *e = new_event(AMT_EV_EVICTION, p, now);
 			if (e) {
 				e->entries = before + 1;
-				bpf_ringbuf_submit(e, 0);
+				submit(e);
 			}
 		}
 	}
@@ -419,7 +435,7 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 	struct amt_gw_value *v = entry(p, now);
 	if (!v)
 		return 0;
-	struct amt_count *c = &v->dir[p->direction & 1][type & 7];
+	struct amt_count *c = &v->count[amt_slot(p->direction, type)];
 	__sync_fetch_and_add(&c->packets, (__u64)p->packets);
 	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
 	v->last_seen_ns = now;
@@ -450,7 +466,7 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 		if (e) {
 			e->flags = flags;
 			e->nonce = nonce;
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	} else if (type == AMT_MEMBERSHIP_UPDATE && amt + 12 <= (__u8 *)data_end) {
 		__u32 nonce = raw32_at(amt + 8);
@@ -464,7 +480,7 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 			read_report(e, amt + 12, data_end);
 			if (e->report == AMT_REPORT_UNPARSED)
 				count(AMT_STAT_REPORT_UNPARSED);
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	} else if (type == AMT_TEARDOWN && amt + 30 <= (__u8 *)data_end) {
 		struct amt_event *e = new_event(AMT_EV_TEARDOWN, p, now);
@@ -474,7 +490,7 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 			__builtin_memcpy(e->mac, amt + 2, 6);
 			e->tunnel_port = be16_at(amt + 12);
 			copy16(e->tunnel_addr, amt + 14);
-			bpf_ringbuf_submit(e, 0);
+			submit(e);
 		}
 	}
 	return 0;

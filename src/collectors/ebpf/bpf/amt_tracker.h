@@ -19,7 +19,6 @@ enum amt_type {
 	AMT_MULTICAST_DATA = 6,
 	AMT_TEARDOWN = 7,
 };
-#define AMT_TYPE_SLOTS 8 /* indexed by type; slot 0 unused */
 
 /* RFC 7450 bit positions in byte 1. */
 #define AMT_REQUEST_P 0x01
@@ -46,10 +45,35 @@ struct amt_count {
 	__u64 bytes; /* AMT message bytes: the UDP payload */
 };
 
+/* Counter slots of an entry: the seven (direction, type) pairs RFC 7450 sends across a relay's
+ * interface, and one for every type seen the other way (the loader's wrongDirection). Keeping
+ * only these takes a third off the entry (bench/ebpf/README.md). */
+enum amt_slot {
+	AMT_SLOT_DATA = 0, /* Multicast Data from the relay: most of the traffic, next to last_seen_ns */
+	AMT_SLOT_WRONG_DIRECTION,
+	AMT_SLOT_UPDATE,
+	AMT_SLOT_REQUEST,
+	AMT_SLOT_DISCOVERY,
+	AMT_SLOT_TEARDOWN,
+	AMT_SLOT_ADVERTISEMENT,
+	AMT_SLOT_QUERY,
+	AMT_SLOTS
+};
+
+/* The slot of a valid type (1..7) in a direction: nibble `type` of these. */
+#define AMT_SLOTS_TO_RELAY 0x51213141u   /* Discovery 4, Request 3, Update 2, Teardown 5, else 1 */
+#define AMT_SLOTS_FROM_RELAY 0x10171611u /* Advertisement 6, Query 7, Data 0, else 1 */
+
+static inline unsigned amt_slot(unsigned direction, unsigned type)
+{
+	unsigned slots = direction == AMT_FROM_RELAY ? AMT_SLOTS_FROM_RELAY : AMT_SLOTS_TO_RELAY;
+	return (slots >> ((type & 7) * 4)) & 7;
+}
+
 struct amt_gw_value {
-	struct amt_count dir[2][AMT_TYPE_SLOTS]; /* [enum amt_direction][enum amt_type] */
-	__u64 first_seen_ns;                     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
-	__u64 last_seen_ns;
+	__u64 last_seen_ns;                     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	struct amt_count count[AMT_SLOTS];      /* [amt_slot(direction, type)] */
+	__u64 first_seen_ns;
 	__u64 kernel_shaped_requests; /* Requests with 0x80 set in byte 1 */
 	__u64 nonce_mismatches;       /* Updates whose nonce is not the last Request's */
 	__u32 request_nonce;          /* of the latest Request, bytes as on the wire */
@@ -57,7 +81,12 @@ struct amt_gw_value {
 	__u8 has_request;
 	__u8 query_flags;             /* byte 1 of the latest Query: L 0x02, G 0x01 */
 	__u8 has_query;
+	__u8 pad[16];
 };
+/* A map element is the kernel's struct htab_elem (48 bytes), the key rounded up to 24 and the
+ * value: 256 bytes, so that every element starts on a cache line and the key's end, last_seen_ns
+ * and the first three slots (Data each way, Update) share its second line. */
+_Static_assert(48 + 24 + sizeof(struct amt_gw_value) == 256, "a map element of four cache lines");
 
 enum amt_event_kind {
 	AMT_EV_REQUEST = 1,

@@ -136,18 +136,6 @@ static void print_count(FILE *out, const char *name, const struct amt_count *c, 
 void print_gateway(FILE *out, uint64_t seq, const struct amt_gw_key *k, const struct amt_gw_value *v)
 {
 	char addr[INET6_ADDRSTRLEN];
-	const struct amt_count *to = v->dir[AMT_TO_RELAY], *from = v->dir[AMT_FROM_RELAY];
-	struct amt_count wrong = {0, 0};
-	static const int wrong_to[] = {AMT_RELAY_ADVERTISEMENT, AMT_MEMBERSHIP_QUERY, AMT_MULTICAST_DATA};
-	static const int wrong_from[] = {AMT_RELAY_DISCOVERY, AMT_REQUEST, AMT_MEMBERSHIP_UPDATE, AMT_TEARDOWN};
-	for (unsigned i = 0; i < 3; i++) {
-		wrong.packets += to[wrong_to[i]].packets;
-		wrong.bytes += to[wrong_to[i]].bytes;
-	}
-	for (unsigned i = 0; i < 4; i++) {
-		wrong.packets += from[wrong_from[i]].packets;
-		wrong.bytes += from[wrong_from[i]].bytes;
-	}
 	format_gateway_addr(k->addr, addr, sizeof(addr));
 	fprintf(out, "{\"type\":\"gateway\",\"seq\":%llu,\"address\":\"%s\",\"port\":%u,\"firstSeen\":%llu,\"lastSeen\":%llu,"
 		"\"firstSeenNs\":%llu,\"lastSeenNs\":%llu,",
@@ -168,16 +156,16 @@ void print_gateway(FILE *out, uint64_t seq, const struct amt_gw_key *k, const st
 		fputs("\"lastQuery\":null,", out);
 	fprintf(out, "\"kernelShapedRequests\":%llu,\"nonceMismatches\":%llu,\"toRelay\":{",
 		(unsigned long long)v->kernel_shaped_requests, (unsigned long long)v->nonce_mismatches);
-	print_count(out, "discovery", &to[AMT_RELAY_DISCOVERY], 1);
-	print_count(out, "request", &to[AMT_REQUEST], 0);
-	print_count(out, "update", &to[AMT_MEMBERSHIP_UPDATE], 0);
-	print_count(out, "teardown", &to[AMT_TEARDOWN], 0);
+	print_count(out, "discovery", &v->count[AMT_SLOT_DISCOVERY], 1);
+	print_count(out, "request", &v->count[AMT_SLOT_REQUEST], 0);
+	print_count(out, "update", &v->count[AMT_SLOT_UPDATE], 0);
+	print_count(out, "teardown", &v->count[AMT_SLOT_TEARDOWN], 0);
 	fputs("},\"fromRelay\":{", out);
-	print_count(out, "advertisement", &from[AMT_RELAY_ADVERTISEMENT], 1);
-	print_count(out, "query", &from[AMT_MEMBERSHIP_QUERY], 0);
-	print_count(out, "data", &from[AMT_MULTICAST_DATA], 0);
+	print_count(out, "advertisement", &v->count[AMT_SLOT_ADVERTISEMENT], 1);
+	print_count(out, "query", &v->count[AMT_SLOT_QUERY], 0);
+	print_count(out, "data", &v->count[AMT_SLOT_DATA], 0);
 	fputs("},", out);
-	print_count(out, "wrongDirection", &wrong, 1);
+	print_count(out, "wrongDirection", &v->count[AMT_SLOT_WRONG_DIRECTION], 1);
 	fputs("}\n", out);
 }
 

@@ -27,6 +27,9 @@
 #include "snapshot.h"
 
 #define MAP_SIZE_MAX (1u << 20)
+/* The programs wake the loader only when the ring buffer fills past a quarter (submit() in
+ * amt_tracker.bpf.c): it reads the ring this often too, so an event waits at most this long. */
+#define RINGBUF_POLL_MS 10
 
 struct options {
 	int ifindex;
@@ -376,19 +379,21 @@ int main(int argc, char **argv)
 	while (!reason) {
 		struct epoll_event evs[8];
 		int want_snapshot = 0, want_full = 0;
-		int n = epoll_wait(epfd, evs, 8, -1);
+		int n = epoll_wait(epfd, evs, 8, RINGBUF_POLL_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			snprintf(failure, sizeof(failure), "epoll: %s", strerror(errno));
 			break;
 		}
+		/* Events first, at every wakeup and poll: a snapshot then follows the events it counts. */
+		int rb_err = ring_buffer__consume(rb);
+		if (rb_err < 0 && rb_err != -EINTR)
+			snprintf(failure, sizeof(failure), "ring buffer: %s", strerror(-rb_err));
 		for (int i = 0; i < n && !reason; i++) {
 			int fd = evs[i].data.fd;
 			if (fd == rb_fd) {
-				int err = ring_buffer__consume(rb);
-				if (err < 0 && err != -EINTR)
-					snprintf(failure, sizeof(failure), "ring buffer: %s", strerror(-err));
+				continue; /* consumed above */
 			} else if (fd == sigfd) {
 				struct signalfd_siginfo si;
 				if (read(sigfd, &si, sizeof(si)) == sizeof(si))

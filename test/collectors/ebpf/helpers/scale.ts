@@ -93,7 +93,8 @@ export function generateInNamespace(pair: VethPair, plans: GatewayPlan[], option
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the ledger can still be in the pipe when the process has exited.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`generator exited ${code ?? signal}: ${err.trim()}`));
       try {
