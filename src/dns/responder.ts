@@ -2,7 +2,7 @@ import type { Catalog, Delegation, ServedZone, SynthContext } from './catalog.ts
 import { Found, lookup, type Lookup } from './lookup.ts';
 import { synthesizeFromWire } from './wire-synthesis.ts';
 import type { Peer } from './peer.ts';
-import { clientSubnetOption, readClientSubnet, type ClientSubnet } from './wire/ecs.ts';
+import { clientSubnetOption, readClientSubnet } from './wire/ecs.ts';
 import { HEADER_SIZE, QTYPE, RCODE } from './wire/constants.ts';
 import { isInternetClass, isZoneTransfer, type Query } from './wire/query.ts';
 import type { Reply } from './wire/response.ts';
@@ -87,17 +87,15 @@ export function respond(catalog: Catalog, query: Query, peer: Peer): Reply {
   } else {
     const zone = query.qtype === QTYPE.DS ? catalog.findForDs(query.qname) : catalog.find(query.qname);
     if (!zone) return REFUSED;
-    result = answer(catalog, zone, query, peer, ecs);
+    result = answer(catalog, zone, query);
   }
   // RFC 7871 §7.2.1: echo the option; scope 0 says the answer is the same for every client.
   if (ecs) result.ednsOptions = clientSubnetOption(ecs, ctx.scope);
   return result;
 }
 
-function answer(catalog: Catalog, zone: ServedZone, query: Query, peer: Peer, ecs: ClientSubnet | null): Reply {
-  ctx.scope = 0;
-  ctx.peer = peer;
-  ctx.ecs = ecs;
+function answer(catalog: Catalog, zone: ServedZone, query: Query): Reply {
+  ctx.scope = 0; // the wire path may have scanned a name it then left to this one
   const f = lookup(zone, query.qname, query.qtype, ctx, found);
   switch (f.found) {
     case Found.Node:
