@@ -79,12 +79,12 @@ function fieldTargets(template: Template, selection: SelectedField[]): number[] 
 const helpers = { copyBytes, formatIpv6, formatMac, ntpToMs, readString };
 
 /** `base + offset` as source, with the offset folded into one constant. */
-function at(base: string, offset: number): string {
+export function at(base: string, offset: number): string {
   return offset === 0 ? base : `${base} + ${offset}`;
 }
 
 /** Source for an unsigned integer of n (1..4) octets at base + offset. */
-function u(base: string, offset: number, n: number): string {
+export function u(base: string, offset: number, n: number): string {
   const o = (k: number): string => `b[${at(base, offset + k)}]`;
   switch (n) {
     case 1:
@@ -96,6 +96,12 @@ function u(base: string, offset: number, n: number): string {
     default:
       return `((${o(0)} << 24 | ${o(1)} << 16 | ${o(2)} << 8 | ${o(3)}) >>> 0)`;
   }
+}
+
+/** Source for an unsigned integer of n (1..8) octets; above 2^53 the value is imprecise and counted in `s`. */
+export function unsignedSource(base: string, offset: number, n: number): string {
+  if (n <= 4) return u(base, offset, n);
+  return `(h = ${u(base, offset, n - 4)}, h >= ${UNSAFE_HIGH_WORD} && s.imprecise++, h * 4294967296 + ${u(base, offset + n - 4, 4)})`;
 }
 
 /** Source for a signed integer of n (1..4) octets (sign-extended from its top bit). */
@@ -118,8 +124,7 @@ function valueSource(type: IeType | null, base: string, offset: number, n: numbe
     case 'unsigned64':
     case 'dateTimeSeconds':
     case 'dateTimeMilliseconds':
-      if (n <= 4) return u(base, offset, n);
-      return `(h = ${u(base, offset, n - 4)}, h >= ${UNSAFE_HIGH_WORD} && s.imprecise++, h * 4294967296 + ${u(base, offset + n - 4, 4)})`;
+      return unsignedSource(base, offset, n);
     case 'signed8':
     case 'signed16':
     case 'signed32':

@@ -17,10 +17,10 @@
  *   protocolIdentifier (4); -1 when the template lacks the element.
  * - `octets`, `packets`: octetDeltaCount (1), packetDeltaCount (2); NaN when absent.
  */
-import type { FlowRecord } from './compile.ts';
+import { at, u, unsignedSource, type FlowRecord } from './compile.ts';
 import { VARIABLE_LENGTH } from './information-elements.ts';
 import type { Template } from './template.ts';
-import { formatIpv6, UNSAFE_HIGH_WORD, type ValueStats } from './values.ts';
+import { formatIpv6, type ValueStats } from './values.ts';
 
 export class FlowColumns {
   count = 0;
@@ -104,30 +104,7 @@ function columnFields(template: Template): Record<Column, number> {
   return out;
 }
 
-const at = (base: string, offset: number): string => (offset === 0 ? base : `${base} + ${offset}`);
-
-/** Unsigned big-endian integer of n (1..4) octets. */
-function u(base: string, offset: number, n: number): string {
-  const o = (k: number): string => `b[${at(base, offset + k)}]`;
-  switch (n) {
-    case 1:
-      return o(0);
-    case 2:
-      return `(${o(0)} << 8 | ${o(1)})`;
-    case 3:
-      return `(${o(0)} << 16 | ${o(1)} << 8 | ${o(2)})`;
-    default:
-      return `((${o(0)} << 24 | ${o(1)} << 16 | ${o(2)} << 8 | ${o(3)}) >>> 0)`;
-  }
-}
-
-/** An unsigned64 counter in n (1..8) octets, as the record readers read it (imprecise counted). */
-function counter(base: string, offset: number, n: number): string {
-  if (n <= 4) return u(base, offset, n);
-  return `(h = ${u(base, offset, n - 4)}, h >= ${UNSAFE_HIGH_WORD} && s.imprecise++, h * 4294967296 + ${u(base, offset + n - 4, 4)})`;
-}
-
-/** Generates the columns reader for a template (fixed- or variable-length). */
+/** Generates the columns reader for a template (fixed- or variable-length), with the record readers' value expressions (compile.ts). */
 export function compileFlowColumnsReader(template: Template): FlowColumnsReader {
   const fields = columnFields(template);
   // Where each wanted field starts in the record: `p + c` for fixed templates, a variable set
@@ -192,7 +169,7 @@ export function compileFlowColumnsReader(template: Template): FlowColumnsReader 
   }
   for (const column of ['octets', 'packets'] as const) {
     const i = fields[column];
-    emit.push(`    c.${column}[k] = ${i >= 0 ? counter(`(${offsetOf.get(i) as string})`, 0, len(i)) : 'NaN'};`);
+    emit.push(`    c.${column}[k] = ${i >= 0 ? unsignedSource(`(${offsetOf.get(i) as string})`, 0, len(i)) : 'NaN'};`);
   }
   const locals = template.variable ? [...offsetOf.values()].map((o) => `${o} = 0`) : [];
   const body = [
