@@ -40,6 +40,6 @@ clang -target bpf -mcpu=v3 -O2 -g -Wall -Werror -idirafter "/usr/include/$multia
   fail "bpftool gen skeleton"
 mv "$out/amt_tracker.skel.h.tmp" "$out/amt_tracker.skel.h"
 "$cc" -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -I"$out" -I"$dir/bpf" -o "$bin.tmp" \
-  "$dir"/loader/*.c -lbpf -lelf -lz || fail "compiling the loader"
+  "$dir"/loader/*.c -pthread -lbpf -lelf -lz || fail "compiling the loader"
 mv "$bin.tmp" "$bin"
 echo "build-ebpf: built $bin" >&2

@@ -3,20 +3,29 @@
 # between two network namespaces at saturation: with no program, with an empty XDP program (the
 # control), with the tracker (driad's collector running the loader, consuming its events and
 # snapshots) and with the capture fallback (the collector reading tcpdump). See bench/ebpf/README.md.
-# Knobs (env): ROUNDS STEP_SECONDS STATS_SECONDS GATEWAYS UPDATE_EVERY SENDER_PRIO KEEP SERVER_CPU CLIENT_CPU FORWARD.
+# Knobs (env): ROUNDS STEP_SECONDS STATS_SECONDS GATEWAYS UPDATE_EVERY SENDER_PRIO KEEP SERVER_CPU CLIENT_CPU FORWARD
+# XDP_ATTACH MODES.
 # Needs root. Only namespaces it makes; every process and namespace it made is removed on exit.
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}               # rounds; each measures every mode once, order rotating
 STEP_SECONDS=${STEP_SECONDS:-3}   # seconds of traffic per measurement
-STATS_SECONDS=${STATS_SECONDS:-2} # seconds of traffic with kernel.bpf_stats_enabled=1 (xdp mode, each round)
+STATS_SECONDS=${STATS_SECONDS:-2} # seconds of traffic with kernel.bpf_stats_enabled=1 (pass and xdp modes, each round)
 GATEWAYS=${GATEWAYS:-4096}        # gateway endpoints in the traffic (64 addresses, many ports each)
 UPDATE_EVERY=${UPDATE_EVERY:-16}  # one Membership Update (a ring-buffer event) in this many frames, the rest Multicast Data
 KEEP=${KEEP:-0}                   # 1: keep the work dir
-# 1: the frames reach the relay's veth through a router namespace whose ingress veth runs the
-# empty XDP program, so they arrive as a NIC's driver hands them to XDP (a page-pool buffer with
-# 256 bytes of headroom) and the relay's veth does not copy them (README: "veth's copy").
-FORWARD=${FORWARD:-0}
+# 1 (the default): the frames reach the relay's veth through a router namespace whose ingress veth
+# runs the empty XDP program, so they arrive as a NIC's driver hands them to XDP (a page-pool
+# buffer with 256 bytes of headroom) and the relay's veth does not copy them (README: "veth's
+# copy"). 0: one veth pair, the sender's frames straight to the relay's veth, which copies each.
+FORWARD=${FORWARD:-1}
+# How pass and xdp attach on the relay's veth: native (veth's own XDP: it then receives through
+# its NAPI ring instead of the backlog) or generic (skb-mode XDP: the receive path keeps its
+# shape, and the program runs on the skb). README: "The path".
+XDP_ATTACH=${XDP_ATTACH:-native}
+# The modes measured, each once a round, order rotating.
+read -r -a MODES <<<"${MODES:-none pass xdp capture}"
+case $XDP_ATTACH in native) XDP_LINK_MODE=xdpdrv ;; generic) XDP_LINK_MODE=xdpgeneric ;; *) echo "ebpf: XDP_ATTACH must be native or generic" >&2; exit 2 ;; esac
 # The sender runs SCHED_FIFO: on a shared machine other work would otherwise take its core for
 # part of each step and the rates would measure that. The kernel's RT throttling
 # (sched_rt_runtime_us) still leaves that core 5% for others. SENDER_PRIO= (empty) to run it normally.
@@ -123,7 +132,7 @@ send() {
 
 start_collector() {
   local log=$WORK/collector.$1.r$2.log
-  taskset -c "$SERVER_CPU" ip netns exec "$NS_RELAY" node "$BENCH/collector.ts" "$RELAY_IP" "$1" >"$log" 2>&1 &
+  taskset -c "$SERVER_CPU" ip netns exec "$NS_RELAY" node "$BENCH/collector.ts" "$RELAY_IP" "$1" "$XDP_ATTACH" >"$log" 2>&1 &
   COLLECTOR_PID=$!
   local deadline=$((SECONDS + 30))
   until grep -qs '^ready ' "$log"; do
@@ -150,7 +159,7 @@ measure() {
   local mode=$1 round=$2 base=$WORK/$1.r$2 extra=-
   case $mode in
     none) ;;
-    pass) ip -n "$NS_RELAY" link set dev "$IF_RELAY" xdpdrv obj "$WORK/xdp_pass.o" sec xdp ;;
+    pass) ip -n "$NS_RELAY" link set dev "$IF_RELAY" "$XDP_LINK_MODE" obj "$WORK/xdp_pass.o" sec xdp ;;
     xdp | capture) start_collector "$mode" "$round" ;;
   esac
   [ "$mode" = none ] || [ "$mode" = capture ] || [ -n "$(xdp_prog_id)" ] || die "$mode: no XDP program on $IF_RELAY"
@@ -162,7 +171,7 @@ measure() {
   u1=$(udp_in)
   c1=$(cpu_ticks "$CLIENT_CPU")
   [ -n "$COLLECTOR_PID" ] && p1=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID")
-  if [ "$mode" = xdp ]; then
+  if [ "$mode" = xdp ] || [ "$mode" = pass ]; then
     # The program's own time per run, from the kernel's BPF statistics (off again at once: they cost a clock read per run).
     local id s0 s1
     id=$(xdp_prog_id)
@@ -174,13 +183,13 @@ measure() {
     echo "$s0 $s1" | awk '{if ($4 > $2) printf "%.1f\n", ($3 - $1) / ($4 - $2); else print "-"}' >"$base.runtime"
   fi
   case $mode in
-    pass) ip -n "$NS_RELAY" link set dev "$IF_RELAY" xdpdrv off ;;
+    pass) ip -n "$NS_RELAY" link set dev "$IF_RELAY" "$XDP_LINK_MODE" off ;;
     xdp | capture)
       stop_collector
       extra=$(tail -1 "$WORK/collector.$mode.r$round.log" | node -e '
         const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
         const total = Object.values(s.packets).reduce((a, b) => a + b, 0);
-        console.log(s.mode === "xdp" ? `updates=${s.packets.update},ringbufDrops=${s.loader.ringbufDrops},entries=${s.entries}` : `decoded=${total},entries=${s.entries}`);' 2>/dev/null || echo "collector-summary-missing")
+        console.log(s.mode === "xdp" ? `updates=${s.packets.update},ringbufDrops=${s.loader.ringbufDrops},logged=${s.loader.logged},logFull=${s.loader.logFull},entries=${s.entries}` : `decoded=${total},entries=${s.entries}`);' 2>/dev/null || echo "collector-summary-missing")
       [ "$mode" = xdp ] && extra="$extra,ns/run=$(cat "$base.runtime")"
       # The collector's and its child's CPU (the other core) per packet that went through.
       extra="$extra,collector_cpu_ns/packet=$(awk -v d=$((p1 - p0)) -v t="$CLK_TCK" -v g=$((u1 - u0)) 'BEGIN {printf "%.0f", (g > 0 ? d / t * 1e9 / g : 0)}')"
@@ -194,33 +203,37 @@ measure() {
 }
 
 : >"$WORK/results"
-MODES=(none pass xdp capture)
 for round in $(seq "$ROUNDS"); do
-  for i in 0 1 2 3; do measure "${MODES[$(((i + round - 1) % 4))]}" "$round"; done
+  for i in "${!MODES[@]}"; do measure "${MODES[$(((i + round - 1) % ${#MODES[@]}))]}" "$round"; done
 done
 
 # --- summary ----------------------------------------------------------------------------------------
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 rate_of() { awk -v m="$1" '$1 == m {print $3}' "$WORK/results" | median; }
-NONE=$(rate_of none)
-PASS=$(rate_of pass)
-XDP=$(rate_of xdp)
-CAPTURE=$(rate_of capture)
-RUNTIME=$(cat "$WORK"/xdp.r*.runtime | grep -v '^-$' | median)
+# paired A B: the median over rounds of 1e9/rate_A - 1e9/rate_B within each round; - without both.
+paired() {
+  local d
+  d=$(awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results")
+  if [ -z "$d" ]; then echo -; else echo "$d" | median | awk '{printf "%.1f", $1}'; fi
+}
+runtime_of() { { cat "$WORK"/"$1".r*.runtime 2>/dev/null || true; } | { grep -v "^-$" || true; } | median; }
+RUNTIME=$(runtime_of xdp)
+PASS_RUNTIME=$(runtime_of pass)
 {
-  if [ "$FORWARD" = 1 ]; then path="gateways -> veth (empty XDP program) -> router namespace -> veth -> relay, native XDP"; else path="veth between two namespaces, native XDP"; fi
+  if [ "$FORWARD" = 1 ]; then path="gateways -> veth (empty XDP program) -> router namespace -> veth -> relay, $XDP_ATTACH XDP"; else path="veth between two namespaces, $XDP_ATTACH XDP"; fi
   echo "ebpf: $(sed 's/^frames: //' "$WORK/frames.txt"); $path; $ROUNDS round(s) of ${STEP_SECONDS}s per mode, medians"
   echo "sender (packet socket, sendmmsg) and the receive path on CPU $CLIENT_CPU; collector, loader, tcpdump on CPU $SERVER_CPU; kernel $(uname -r)"
   printf '%-8s %12s %12s %10s  %s\n' mode "packets/s" "ns/packet" "cpu$CLIENT_CPU busy" "per round (packets/s) [last round's collector]"
-  for m in none pass xdp capture; do
+  for m in "${MODES[@]}"; do
     printf '%-8s %12s %12s %10s  %s [%s]\n' "$m" "$(rate_of "$m")" "$(awk -v r="$(rate_of "$m")" 'BEGIN {printf "%.1f", (r > 0 ? 1e9 / r : 0)}')" \
       "$(awk -v m="$m" '$1 == m {print $6}' "$WORK/results" | median)" \
       "$(awk -v m="$m" '$1 == m {printf "%s ", $3}' "$WORK/results")" "$(awk -v m="$m" '$1 == m {e = $7} END {print e}' "$WORK/results")"
   done
   echo "none: no program; pass: an empty XDP program (XDP_PASS), the cost of veth's XDP path alone; xdp: driad's collector with the loader (XDP + tcx egress); capture: the collector on tcpdump"
-  awk -v n="$NONE" -v p="$PASS" -v x="$XDP" -v c="$CAPTURE" 'BEGIN {
-    printf "empty program overhead ns/packet: %.1f; tracker over the empty program: %.1f; capture overhead ns/packet: %.1f\n", 1e9 / p - 1e9 / n, 1e9 / x - 1e9 / p, 1e9 / c - 1e9 / n }'
-  echo "tracker program run time (bpf_stats run_time_ns / run_cnt, median over rounds): $RUNTIME ns/run"
+  echo "overheads: the median over rounds of each round's difference in ns/packet (the modes of a round run one after another, so the machine's drift between rounds cancels)"
+  printf 'empty program overhead ns/packet: %s; tracker over the empty program: %s; capture overhead ns/packet: %s\n' \
+    "$(paired pass none)" "$(paired xdp pass)" "$(paired capture none)"
+  echo "program run time (bpf_stats run_time_ns / run_cnt, median over rounds; the statistics' clock reads are in both): tracker $RUNTIME ns/run, empty program $PASS_RUNTIME ns/run"
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
-  awk -v n="$NONE" -v x="$XDP" 'BEGIN {printf "xdp overhead ns/packet: %.1f\n", 1e9 / x - 1e9 / n}'
+  echo "xdp overhead ns/packet: $(paired xdp none)"
 } | tee "$WORK/summary"

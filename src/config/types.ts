@@ -104,11 +104,15 @@ export interface EbpfConfig {
   /** The relay's interface; default the one holding the relay's address. */
   interface?: string;
   port: number;
+  /** How the loader attaches XDP: auto (native where the driver has it, else generic), native or generic. */
+  xdpAttach: 'auto' | 'native' | 'generic';
   loaderPath: string;
   tcpdumpPath: string;
   ipCommand: string;
   sysfsDir: string;
   mapSize: number;
+  /** Records per CPU and hook in the programs' count log; 0: every count goes to the map. */
+  logRecords: number;
   snapshotMs: number;
   /** A tunnel with no Request (or, times three, no Update) for this long is no longer active. */
   tunnelIdleMs: number;

@@ -291,11 +291,13 @@ function ebpfSection(s: Section): EbpfConfig {
     relay: s.optString('relay'),
     interface: s.optString('interface'),
     port: s.int('port', 1, 65535),
+    xdpAttach: s.oneOf('xdpAttach', ['auto', 'native', 'generic'] as const),
     loaderPath: s.string('loaderPath'),
     tcpdumpPath: s.string('tcpdumpPath'),
     ipCommand: s.string('ipCommand'),
     sysfsDir: s.string('sysfsDir'),
     mapSize: s.int('mapSize', 1, 1_048_576),
+    logRecords: s.int('logRecords', 0, 4_194_304),
     snapshotMs: s.int('snapshotMs', 10, 3_600_000),
     tunnelIdleMs: s.int('tunnelIdleMs', 1000, 86_400_000),
     signalIntervalMs: s.int('signalIntervalMs', 100, 3_600_000),
@@ -306,6 +308,7 @@ function ebpfSection(s: Section): EbpfConfig {
     tunnelRecords: s.bool('tunnelRecords'),
   };
   if (e.interface !== undefined && !/^[^\s/]{1,15}$/.test(e.interface)) throw new ConfigError('ebpf.interface', `must be an interface name (got ${show(e.interface)})`);
+  if (e.logRecords & (e.logRecords - 1)) throw new ConfigError('ebpf.logRecords', `must be 0 or a power of two (got ${e.logRecords})`);
   if (e.restartMaxMs < e.restartMinMs) throw new ConfigError('ebpf.restartMaxMs', `must be at least ebpf.restartMinMs (${e.restartMinMs})`);
   s.done();
   return e;

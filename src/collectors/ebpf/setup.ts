@@ -285,7 +285,7 @@ export class EbpfTracker implements Collector {
       });
       onStdout = (chunk) => lines.push(chunk.toString('utf8'));
       finish = () => lines.close();
-      const args = ['--ifname', iface, '--port', String(this.#cfg.port), '--map-size', String(this.#cfg.mapSize), '--snapshot-ms', String(this.#cfg.snapshotMs)];
+      const args = ['--ifname', iface, '--mode', this.#cfg.xdpAttach, '--port', String(this.#cfg.port), '--map-size', String(this.#cfg.mapSize), '--log-records', String(this.#cfg.logRecords), '--snapshot-ms', String(this.#cfg.snapshotMs)];
       run = runChild(this.#cfg.loaderPath, args, (c) => onStdout(c));
     } else {
       const reader = new PcapReader();

@@ -15,13 +15,16 @@ function load(yaml: string) {
 
 test('ebpf config: defaults, and every bad value names its key', (t) => {
   const c = load('').ebpf;
-  t.like(c, { enabled: true, tunnelRecords: true, mode: 'auto', port: 2268, tunnelIdleMs: 260_000, mapSize: 65_536, maxFailures: 3 });
+  t.like(c, { enabled: true, tunnelRecords: true, mode: 'auto', port: 2268, tunnelIdleMs: 260_000, mapSize: 65_536, logRecords: 8192, xdpAttach: 'auto', maxFailures: 3 });
+  t.like(load('ebpf:\n  logRecords: 0\n  xdpAttach: generic\n').ebpf, { logRecords: 0, xdpAttach: 'generic' });
   t.is(load('ebpf:\n  mode: capture\n  interface: eth1\n').ebpf.interface, 'eth1');
   t.false(loadConfig({}, { DRIAD_EBPF: 'false' }).ebpf.enabled, 'DRIAD_EBPF=false is an explicit off');
   t.false(load('ebpf:\n  enabled: false\n').ebpf.enabled);
   const bad: Array<[string, string]> = [
     ['ebpf:\n  mode: bpf\n', 'config error: ebpf.mode: must be one of auto, xdp, capture, kernel, off (got "bpf")'],
     ['ebpf:\n  mapSize: 0\n', 'config error: ebpf.mapSize: must be an integer from 1 to 1048576 (got 0)'],
+    ['ebpf:\n  logRecords: 1000\n', 'config error: ebpf.logRecords: must be 0 or a power of two (got 1000)'],
+    ['ebpf:\n  xdpAttach: hw\n', 'config error: ebpf.xdpAttach: must be one of auto, native, generic (got "hw")'],
     ['ebpf:\n  interface: "a/b"\n', 'config error: ebpf.interface: must be an interface name (got "a/b")'],
     ['ebpf:\n  relay: nosuch\n', 'config error: ebpf.relay: no relay named "nosuch" (relays: mx, gateway)'],
     ['ebpf:\n  restartMinMs: 5000\n  restartMaxMs: 1000\n', 'config error: ebpf.restartMaxMs: must be at least ebpf.restartMinMs (5000)'],

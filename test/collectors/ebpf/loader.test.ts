@@ -2,7 +2,9 @@
 // stops (SIGTERM, SIGINT, stdin EOF, SIGKILL, the interface going away).
 import test from 'ava';
 import { until } from '../../helpers/until.ts';
+import * as amt from './helpers/amt-bytes.ts';
 import { probeLoader, startLoader, type Run } from './helpers/loader.ts';
+import { sendRawFrames } from './helpers/peers.ts';
 import { bpfLinksOf, createVethPair, ip, programsLoaded, tcEgressFilters, xdpProgramOn, type VethPair } from './helpers/netns.ts';
 
 const capability = await probeLoader();
@@ -23,7 +25,7 @@ async function exitOf(args: string[], opts: { withoutCapabilities?: boolean } = 
 }
 
 maybe('bad arguments: exit 2 and one line', async (t) => {
-  for (const args of [[], ['--ifindex', 'x'], ['--ifindex', '1', '--port', '70000'], ['--ifindex', '1', '--mode', 'turbo'], ['--ifindex', '1', '--ringbuf-kib', '3'], ['--bogus']]) {
+  for (const args of [[], ['--ifindex', 'x'], ['--ifindex', '1', '--port', '70000'], ['--ifindex', '1', '--mode', 'turbo'], ['--ifindex', '1', '--ringbuf-kib', '3'], ['--ifindex', '1', '--log-records', '100'], ['--ifindex', '1', '--log-records', '8388608'], ['--bogus']]) {
     const { code, stderr } = await exitOf(args);
     t.is(code, 2, `${args.join(' ')}: ${stderr}`);
     t.regex(stderr, /^driad-amt-loader: bad-args: .+\n$/);
@@ -113,4 +115,29 @@ maybe('the interface going away: exit 7, one line', async (t) => {
   t.is(await loader.exited, 7);
   t.is(loader.stderr(), `driad-amt-loader: runtime: interface ${pair.hostIf} (ifindex ${pair.hostIfindex}) is gone\n`);
   t.deepEqual(loader.lines.at(-1), { type: 'stopped', reason: 'runtime' });
+});
+
+maybe('a reader that falls behind does not stop the loader: its output is queued, the ring buffer still read', async (t) => {
+  const pair = await pairFor(t);
+  // A ring buffer of 64 KiB holds about 250 Update events: a loader stopped by a full pipe for the
+  // second below would lose most of the 2,000.
+  const run = startLoader(['--ifname', pair.hostIf, '--ringbuf-kib', '64', '--snapshot-ms', '100']);
+  t.teardown(async () => void (await run.stop()));
+  await run.waitFor((l) => l.type === 'ready');
+  run.child.stdout!.pause();
+  const frame = { srcMac: pair.nsMac, dstMac: pair.hostMac };
+  const report = amt.igmpv3Report(pair.ns4, [{ type: 4, group: '232.1.1.1', sources: [] }]);
+  const frames = Array.from({ length: 2000 }, (_, i) =>
+    amt.ipv4UdpFrame(frame, { src: pair.ns4, dst: pair.host4, sport: 40000 + (i % 500), dport: 2268 }, amt.membershipUpdate([1, 2, 3, 4, 5, 6], i, report)),
+  );
+  // In bursts the ring takes whole (200 events, about 50 KiB), while the pipe, full after the
+  // first, is not read.
+  for (let i = 0; i < frames.length; i += 200) {
+    await sendRawFrames(pair, frames.slice(i, i + 200));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  run.child.stdout!.resume();
+  t.true(await until(async () => run.events('update').length === 2000, 10_000), `updates read: ${run.events('update').length}`);
+  const snap = await run.fullSnapshot();
+  t.like(snap.summary.stats, { ringbufDrops: 0 });
 });

@@ -147,7 +147,7 @@ test('zero config: an amt relay netdev whose address is not local names the inte
   try {
     t.true(await until(async () => tracker.mode === 'kernel', 5000));
     t.is(tracker.status().modeReason, 'xdp: attach failed: stand-in; capture: tcpdump not found');
-    t.regex(readFileSync(join(dir, 'args'), 'utf8'), /^--ifname eth0 --port 2268 /);
+    t.regex(readFileSync(join(dir, 'args'), 'utf8'), /^--ifname eth0 --mode auto --port 2268 --map-size 65536 --log-records 8192 /);
     t.like(tracker.status().sessions[0], { mode: 'kernel', target: 'amt0' });
   } finally {
     await tracker.stop();

@@ -31,6 +31,8 @@
 /* Set by the loader before load (bpftool skeleton .rodata). */
 const volatile __u16 amt_port = AMT_PORT_DEFAULT;
 const volatile __u32 map_capacity = 4096;
+/* Records per count-log ring, a power of two; 0: no log, every count goes to the map. */
+const volatile __u32 log_records = 0;
 
 /* Entries this program created; compared with map_capacity to notice LRU evictions. */
 __u64 entries_created = 0;
@@ -53,6 +55,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, AMT_LOG_RINGS_PER_CPU); /* replaced by the loader: rings per CPU x CPUs */
+	__type(key, __u32);
+	__type(value, struct amt_log_ctl);
+} log_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* replaced by the loader: rings x log_records */
+	__type(key, __u32);
+	__type(value, struct amt_log_record);
+} count_log SEC(".maps");
 
 /* A zeroed value to insert new entries from (too large for the 512-byte stack). */
 struct {
@@ -401,6 +419,42 @@ static __always_inline struct amt_gw_value *entry(struct pkt *p, __u64 now)
 	return v;
 }
 
+/* Counts a Data message in this CPU's count-log ring (amt_tracker.h); 0 when the caller must count
+ * it in the map instead: no log, the ring full, or the ring's sampled message. */
+static __always_inline int log_data(struct pkt *p, __u32 slot)
+{
+	__u32 records = log_records;
+	if (!records)
+		return 0;
+	__u32 ring = bpf_get_smp_processor_id() * AMT_LOG_RINGS_PER_CPU + p->egress;
+	struct amt_log_ctl *c = bpf_map_lookup_elem(&log_ctl, &ring);
+	if (!c)
+		return 0;
+	/* One producer per ring: XDP and tc of one CPU have rings of their own, and neither runs
+	 * nested in itself on a CPU. */
+	if (++c->offered % AMT_LOG_SAMPLE == 0)
+		return 0;
+	__u64 head = c->head;
+	if (head - *(volatile __u64 *)&c->tail >= records) {
+		count(AMT_STAT_LOG_FULL);
+		return 0;
+	}
+	__u32 index = ring * records + ((__u32)head & (records - 1));
+	struct amt_log_record *r = bpf_map_lookup_elem(&count_log, &index);
+	if (!r)
+		return 0;
+	__builtin_memcpy(r->addr, p->gw.addr, 16);
+	r->port = p->gw.port;
+	r->slot = slot;
+	r->packets = p->packets;
+	r->bytes = p->payload;
+	/* Publishes the record: a fetching atomic orders the stores before it on every JIT (a plain
+	 * store would on x86 only). */
+	if (__sync_fetch_and_add(&c->head, 1) != head)
+		count(AMT_STAT_LOG_FULL); /* cannot happen with one producer; counted, not trusted */
+	return 1;
+}
+
 static __always_inline int account(struct pkt *p, void *data, void *data_end)
 {
 	if (!p || p->amt_off > 0x3fff)
@@ -430,12 +484,15 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 		return 0;
 	}
 	count(AMT_STAT_AMT);
+	__u32 slot = amt_slot(p->direction, type);
+	if (type == AMT_MULTICAST_DATA && log_data(p, slot))
+		return 0;
 
 	__u64 now = bpf_ktime_get_ns();
 	struct amt_gw_value *v = entry(p, now);
 	if (!v)
 		return 0;
-	struct amt_count *c = &v->count[amt_slot(p->direction, type)];
+	struct amt_count *c = &v->count[slot];
 	__sync_fetch_and_add(&c->packets, (__u64)p->packets);
 	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
 	v->last_seen_ns = now;

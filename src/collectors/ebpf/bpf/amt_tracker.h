@@ -135,6 +135,37 @@ struct amt_event {
 	struct amt_group_record group[AMT_EVENT_GROUPS];
 };
 
+/* The count log: Multicast Data is counted without touching the gateway's entry. Each CPU and
+ * hook (XDP, tc) has a ring of records in count_log, ring r at [r * log_records, ...), written
+ * by the programs and read by the loader through mmap, which adds them to the entries it reports
+ * (loader/count_log.c). Ring r's control is log_ctl[r]: the program advances head, the loader
+ * tail, each on its own cache line. A record the ring has no room for is counted in the map as
+ * before (AMT_STAT_LOG_FULL): the log moves work off the packet path, never a count. One Data
+ * message in AMT_LOG_SAMPLE per ring goes to the map anyway, which creates the gateway's entry
+ * and keeps it recent for the LRU (bench/ebpf/README.md, "The count log"). */
+struct amt_log_record {
+	__u8 addr[16]; /* the gateway, as in amt_gw_key */
+	__u16 port;
+	__u8 slot;     /* enum amt_slot: AMT_SLOT_DATA or AMT_SLOT_WRONG_DIRECTION */
+	__u8 pad;
+	__u32 packets;
+	__u32 bytes;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct amt_log_record) == 32, "two records a cache line");
+
+struct amt_log_ctl {
+	__u64 head;    /* records written (the program's line) */
+	__u64 offered; /* Data messages offered to this ring, for the sampling */
+	__u64 pad[6];
+	__u64 tail;    /* records read (the loader's line) */
+	__u64 pad2[7];
+};
+_Static_assert(sizeof(struct amt_log_ctl) == 128, "head and tail on lines of their own");
+
+#define AMT_LOG_SAMPLE 64 /* one Data message in this many per ring is counted in the map */
+#define AMT_LOG_RINGS_PER_CPU 2 /* XDP, tc egress */
+
 /* Global counters: a per-CPU array indexed by these. */
 enum amt_stat {
 	AMT_STAT_UDP_PORT = 0,        /* UDP datagrams to or from the AMT port (first fragments) */
@@ -155,6 +186,7 @@ enum amt_stat {
 	AMT_STAT_REPORT_UNPARSED,     /* Updates whose report could not be decoded */
 	AMT_STAT_PULLED,              /* tc: non-linear packets linearised to read the headers */
 	AMT_STAT_QUERIES_LIMITED,     /* Queries with the L flag: the relay takes no new tunnels */
+	AMT_STAT_LOG_FULL,            /* Data counted in the map because its count-log ring was full */
 	AMT_STAT_COUNT
 };
 

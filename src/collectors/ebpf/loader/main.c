@@ -22,14 +22,21 @@
 
 #include "amt_tracker.skel.h"
 #include "attach.h"
+#include "count_log.h"
 #include "exit_codes.h"
 #include "json_out.h"
+#include "out_queue.h"
 #include "snapshot.h"
 
 #define MAP_SIZE_MAX (1u << 20)
 /* The programs wake the loader only when the ring buffer fills past a quarter (submit() in
  * amt_tracker.bpf.c): it reads the ring this often too, so an event waits at most this long. */
 #define RINGBUF_POLL_MS 10
+/* ... and the count log this often while a ring is more than a quarter full. */
+#define COUNT_LOG_BUSY_POLL_MS 1
+#define LOG_RECORDS_MAX (1u << 22)
+/* Output queued for a reader that is behind before printing waits for it (out_queue.h). */
+#define OUT_QUEUE_MAX_BYTES (64u << 20)
 
 struct options {
 	int ifindex;
@@ -38,6 +45,7 @@ struct options {
 	unsigned map_size;
 	unsigned snapshot_ms;
 	unsigned ringbuf_kib;
+	unsigned log_records;
 	enum xdp_mode mode;
 	enum egress_mode egress;
 	int probe;
@@ -45,6 +53,7 @@ struct options {
 };
 
 static struct attachment *attached; /* detached by die() too */
+static FILE *out;                    /* stdout through the writer thread, once opened */
 static int verbose;
 static char libbpf_last[512];         /* the last line libbpf said, for one-line errors */
 static char libbpf_verifier_last[512]; /* the verifier's last line before "processed ..." */
@@ -75,6 +84,10 @@ void die(enum loader_exit code, const char *fmt, ...)
 			*p = ' ';
 	if (attached)
 		detach_all(attached);
+	if (out) { /* what was printed reaches the reader before the error */
+		out_queue_close(out);
+		out = NULL;
+	}
 	fflush(stdout);
 	fprintf(stderr, "driad-amt-loader: %s: %s\n", exit_kind(code), msg);
 	exit(code);
@@ -108,8 +121,8 @@ static void usage(FILE *to)
 {
 	fputs("usage: driad-amt-loader (--ifindex N | --ifname NAME) [--port 2268] [--map-size 65536]\n"
 	      "         [--mode auto|native|generic|skb] [--egress auto|tcx|tc|off] [--snapshot-ms 1000]\n"
-	      "         [--ringbuf-kib 1024] [--verbose]\n"
-	      "       driad-amt-loader --probe [--map-size M] [--ringbuf-kib K]\n",
+	      "         [--ringbuf-kib 1024] [--log-records 8192] [--verbose]\n"
+	      "       driad-amt-loader --probe [--map-size M] [--ringbuf-kib K] [--log-records R]\n",
 	      to);
 }
 
@@ -130,10 +143,12 @@ static struct options parse_args(int argc, char **argv)
 		{"port", required_argument, 0, 'p'},      {"map-size", required_argument, 0, 'm'},
 		{"mode", required_argument, 0, 'M'},      {"egress", required_argument, 0, 'e'},
 		{"snapshot-ms", required_argument, 0, 's'}, {"ringbuf-kib", required_argument, 0, 'r'},
-		{"probe", no_argument, 0, 'P'},           {"verbose", no_argument, 0, 'v'},
+		{"log-records", required_argument, 0, 'l'}, {"probe", no_argument, 0, 'P'},
+		{"verbose", no_argument, 0, 'v'},
 		{"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
 	};
-	struct options o = {.port = AMT_PORT_DEFAULT, .map_size = 65536, .snapshot_ms = 1000, .ringbuf_kib = 1024};
+	struct options o = {.port = AMT_PORT_DEFAULT, .map_size = 65536, .snapshot_ms = 1000, .ringbuf_kib = 1024,
+			   .log_records = 8192};
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -144,6 +159,7 @@ static struct options parse_args(int argc, char **argv)
 		case 'm': o.map_size = parse_uint("map-size", optarg, 1, MAP_SIZE_MAX); break;
 		case 's': o.snapshot_ms = parse_uint("snapshot-ms", optarg, 10, 3600000); break;
 		case 'r': o.ringbuf_kib = parse_uint("ringbuf-kib", optarg, 4, 1u << 20); break;
+		case 'l': o.log_records = parse_uint("log-records", optarg, 0, LOG_RECORDS_MAX); break;
 		case 'P': o.probe = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 'h': usage(stdout); exit(EXIT_STOPPED);
@@ -168,6 +184,8 @@ static struct options parse_args(int argc, char **argv)
 		die(EXIT_BAD_ARGS, "unexpected argument %s", argv[optind]);
 	if (o.ringbuf_kib & (o.ringbuf_kib - 1))
 		die(EXIT_BAD_ARGS, "--ringbuf-kib %u: must be a power of two", o.ringbuf_kib);
+	if (o.log_records & (o.log_records - 1))
+		die(EXIT_BAD_ARGS, "--log-records %u: must be 0 or a power of two", o.log_records);
 	if (!o.probe && !o.ifindex && !o.ifname)
 		die(EXIT_BAD_ARGS, "--ifindex or --ifname is required");
 	if (o.ifindex && o.ifname)
@@ -197,6 +215,15 @@ static void check_kernel(void)
 		die(EXIT_KERNEL_UNSUPPORTED, "no XDP in this kernel");
 }
 
+/* Count-log rings: one per possible CPU and hook (amt_tracker.h). */
+static uint32_t log_rings(void)
+{
+	int cpus = libbpf_num_possible_cpus();
+	if (cpus <= 0)
+		die(EXIT_INTERNAL, "cannot count the possible CPUs: %s", strerror(-cpus));
+	return (uint32_t)cpus * AMT_LOG_RINGS_PER_CPU;
+}
+
 static struct amt_tracker *load(const struct options *o)
 {
 	struct amt_tracker *skel = amt_tracker__open();
@@ -204,8 +231,15 @@ static struct amt_tracker *load(const struct options *o)
 		die(EXIT_INTERNAL, "cannot open the embedded BPF object: %s", strerror(errno));
 	skel->rodata->amt_port = (__u16)o->port;
 	skel->rodata->map_capacity = o->map_size;
+	skel->rodata->log_records = o->log_records;
+	uint32_t rings = log_rings();
+	if ((uint64_t)rings * o->log_records * sizeof(struct amt_log_record) > (1ull << 30))
+		die(EXIT_BAD_ARGS, "--log-records %u: %u rings (a CPU's XDP and tc each) of that many records is more than 1 GiB",
+		    o->log_records, rings);
 	if (bpf_map__set_max_entries(skel->maps.gateways, o->map_size) ||
-	    bpf_map__set_max_entries(skel->maps.events, o->ringbuf_kib * 1024u))
+	    bpf_map__set_max_entries(skel->maps.events, o->ringbuf_kib * 1024u) ||
+	    bpf_map__set_max_entries(skel->maps.log_ctl, rings) ||
+	    bpf_map__set_max_entries(skel->maps.count_log, o->log_records ? rings * o->log_records : 1))
 		die(EXIT_INTERNAL, "cannot size the maps");
 	int err = amt_tracker__load(skel);
 	if (err) {
@@ -213,8 +247,8 @@ static struct amt_tracker *load(const struct options *o)
 		if (err == EPERM)
 			die(EXIT_NO_PERMISSION, "loading the programs refused (%s): needs CAP_BPF and CAP_NET_ADMIN", strerror(err));
 		if (err == ENOMEM || err == E2BIG)
-			die(EXIT_LOAD_FAILED, "cannot allocate the maps (--map-size %u, --ringbuf-kib %u): %s", o->map_size,
-			    o->ringbuf_kib, strerror(err));
+			die(EXIT_LOAD_FAILED, "cannot allocate the maps (--map-size %u, --ringbuf-kib %u, --log-records %u): %s",
+			    o->map_size, o->ringbuf_kib, o->log_records, strerror(err));
 		die(EXIT_LOAD_FAILED, "the kernel rejected the programs (%s): %s%s%s", strerror(err), libbpf_verifier_last,
 		    libbpf_verifier_last[0] ? "; " : "", libbpf_last);
 	}
@@ -271,7 +305,7 @@ static __u32 program_id(struct bpf_program *prog)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	if (size >= sizeof(struct amt_event))
-		print_event(stdout, data);
+		print_event(out, data);
 	(void)ctx;
 	return 0;
 }
@@ -340,8 +374,30 @@ int main(int argc, char **argv)
 	attach_egress(&a, bpf_program__fd(skel->progs.amt_tc_egress), o.egress);
 
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, NULL, NULL);
+	static char outbuf[1 << 16];
+	out = out_queue_open(STDOUT_FILENO, OUT_QUEUE_MAX_BYTES);
+	if (!out)
+		die(EXIT_INTERNAL, "cannot start the output thread: %s", strerror(errno));
+	setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
+
+	struct count_log *log = NULL;
+	if (o.log_records) {
+		struct count_log_maps m = {
+			.ctl_fd = bpf_map__fd(skel->maps.log_ctl),
+			.log_fd = bpf_map__fd(skel->maps.count_log),
+			.rings = log_rings(),
+			.records = o.log_records,
+			.gateways_fd = bpf_map__fd(skel->maps.gateways),
+			.map_size = o.map_size,
+			.entries_created = &skel->bss->entries_created,
+			.events = out,
+		};
+		log = count_log_new(&m);
+		if (!log)
+			die(EXIT_INTERNAL, "cannot map the count log: %s", strerror(errno));
+	}
 	struct snapshotter *snap =
-		snapshotter_new(bpf_map__fd(skel->maps.gateways), bpf_map__fd(skel->maps.stats), o.map_size);
+		snapshotter_new(bpf_map__fd(skel->maps.gateways), bpf_map__fd(skel->maps.stats), o.map_size, log);
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	int sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	int timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -360,26 +416,25 @@ int main(int argc, char **argv)
 	if (watch_stdin)
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 
-	static char outbuf[1 << 16];
-	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	clock_sync();
 	char ifname_json[8 * IF_NAMESIZE];
 	json_string(ifname_json, sizeof(ifname_json), ifname);
-	printf("{\"type\":\"ready\",\"pid\":%d,\"ifindex\":%d,\"ifname\":\"%s\",\"port\":%u,\"mapSize\":%u,"
-	       "\"ringbufBytes\":%u,\"snapshotMs\":%u,\"xdpMode\":\"%s\",\"egress\":\"%s\",\"stdin\":%s,"
+	fprintf(out, "{\"type\":\"ready\",\"pid\":%d,\"ifindex\":%d,\"ifname\":\"%s\",\"port\":%u,\"mapSize\":%u,"
+	       "\"ringbufBytes\":%u,\"logRecords\":%u,\"snapshotMs\":%u,\"xdpMode\":\"%s\",\"egress\":\"%s\",\"stdin\":%s,"
 	       "\"xdpProgramId\":%u,\"egressProgramId\":%u}\n",
-	       getpid(), a.ifindex, ifname_json, o.port, o.map_size, o.ringbuf_kib * 1024u, o.snapshot_ms, a.xdp_mode,
+	       getpid(), a.ifindex, ifname_json, o.port, o.map_size, o.ringbuf_kib * 1024u, o.log_records, o.snapshot_ms, a.xdp_mode,
 	       a.egress, watch_stdin ? "true" : "false", program_id(skel->progs.amt_xdp),
 	       program_id(skel->progs.amt_tc_egress));
-	fflush(stdout);
+	fflush(out);
 
 	const char *reason = NULL;
 	enum loader_exit code = EXIT_STOPPED;
 	char failure[256] = "";
+	int log_busy = 0;
 	while (!reason) {
 		struct epoll_event evs[8];
 		int want_snapshot = 0, want_full = 0;
-		int n = epoll_wait(epfd, evs, 8, RINGBUF_POLL_MS);
+		int n = epoll_wait(epfd, evs, 8, log_busy ? COUNT_LOG_BUSY_POLL_MS : RINGBUF_POLL_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -387,6 +442,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		/* Events first, at every wakeup and poll: a snapshot then follows the events it counts. */
+		log_busy = 0;
+		if (log)
+			count_log_drain(log, &log_busy);
 		int rb_err = ring_buffer__consume(rb);
 		if (rb_err < 0 && rb_err != -EINTR)
 			snprintf(failure, sizeof(failure), "ring buffer: %s", strerror(-rb_err));
@@ -415,13 +473,13 @@ int main(int argc, char **argv)
 				snprintf(failure, sizeof(failure), "interface %s (ifindex %d) is gone", ifname, a.ifindex);
 				break;
 			}
-			int err = snapshot_write(snap, stdout, want_full, &skel->bss->entries_created);
+			int err = snapshot_write(snap, out, want_full, &skel->bss->entries_created);
 			if (err) {
 				snprintf(failure, sizeof(failure), "reading the gateway map: %s", strerror(-err));
 				break;
 			}
 		}
-		if (fflush(stdout) || ferror(stdout))
+		if (fflush(out) || ferror(out))
 			reason = "stdout-closed";
 	}
 	if (failure[0]) {
@@ -431,18 +489,20 @@ int main(int argc, char **argv)
 	if (strcmp(reason, "stdout-closed") != 0) {
 		ring_buffer__consume(rb); /* what is left, then the final counters */
 		if (code == EXIT_STOPPED)
-			snapshot_write(snap, stdout, 0, &skel->bss->entries_created);
+			snapshot_write(snap, out, 0, &skel->bss->entries_created);
 	}
 	detach_all(&a);
 	attached = NULL;
 	if (strcmp(reason, "stdout-closed") != 0) {
-		printf("{\"type\":\"stopped\",\"reason\":\"%s\"}\n", reason);
-		fflush(stdout);
+		fprintf(out, "{\"type\":\"stopped\",\"reason\":\"%s\"}\n", reason);
 	}
 	ring_buffer__free(rb);
 	snapshotter_free(snap);
+	count_log_free(log);
 	amt_tracker__destroy(skel);
 	if (code != EXIT_STOPPED)
 		die(code, "%s", failure);
+	out_queue_close(out);
+	out = NULL;
 	return EXIT_STOPPED;
 }

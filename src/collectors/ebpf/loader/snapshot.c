@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../bpf/amt_tracker.h"
+#include "count_log.h"
 #include "json_out.h"
 
 #define BATCH 256
@@ -17,6 +18,8 @@ struct seen {
 	struct amt_gw_key key;
 	uint32_t gen;
 	uint64_t last_seen_ns;
+	uint64_t packets; /* over all slots: the program's clock ticks coarsely, so two packets in one
+			   * tick leave the same last_seen_ns */
 };
 
 struct table {
@@ -35,6 +38,7 @@ struct snapshotter {
 	uint64_t *percpu;
 	struct amt_gw_key *keys;
 	struct amt_gw_value *values;
+	struct count_log *log; /* NULL: no count log */
 };
 
 static const char *stat_names[AMT_STAT_COUNT] = {
@@ -56,7 +60,16 @@ static const char *stat_names[AMT_STAT_COUNT] = {
 	[AMT_STAT_REPORT_UNPARSED] = "reportUnparsed",
 	[AMT_STAT_PULLED] = "pulled",
 	[AMT_STAT_QUERIES_LIMITED] = "queriesLimited",
+	[AMT_STAT_LOG_FULL] = "logFull",
 };
+
+static uint64_t packets_of(const struct amt_gw_value *v)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < AMT_SLOTS; i++)
+		n += v->count[i].packets;
+	return n;
+}
 
 static uint32_t hash_key(const struct amt_gw_key *k)
 {
@@ -88,7 +101,7 @@ static int table_init(struct table *t, uint32_t map_size)
 	return t->slots ? 0 : -ENOMEM;
 }
 
-struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_size)
+struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_size, struct count_log *log)
 {
 	struct snapshotter *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -96,6 +109,7 @@ struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_
 	s->gateways_fd = gateways_fd;
 	s->stats_fd = stats_fd;
 	s->map_size = map_size;
+	s->log = log;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || table_init(&s->tables[0], map_size) || table_init(&s->tables[1], map_size))
 		goto fail;
@@ -124,6 +138,9 @@ void snapshotter_free(struct snapshotter *s)
 
 static int write_stats(struct snapshotter *s, FILE *out)
 {
+	struct count_log_totals log = {0};
+	if (s->log)
+		log = count_log_totals(s->log);
 	fputs("\"stats\":{", out);
 	for (uint32_t i = 0; i < AMT_STAT_COUNT; i++) {
 		uint64_t sum = 0;
@@ -131,21 +148,77 @@ static int write_stats(struct snapshotter *s, FILE *out)
 			return -errno;
 		for (int c = 0; c < s->ncpus; c++)
 			sum += s->percpu[c];
+		/* Entries the loader created for gateways the count log saw first count as the programs' do. */
+		if (i == AMT_STAT_ENTRIES_CREATED)
+			sum += log.created;
+		else if (i == AMT_STAT_EVICTIONS_AT_CAPACITY)
+			sum += log.evictions_at_capacity;
+		else if (i == AMT_STAT_ENTRY_FAILURES)
+			sum += log.create_failures;
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", stat_names[i], (unsigned long long)sum);
 	}
+	if (s->log)
+		fprintf(out, ",\"logged\":%llu,\"logUntracked\":%llu,\"logCompactions\":%llu", (unsigned long long)log.read,
+			(unsigned long long)log.untracked, (unsigned long long)log.compactions);
 	fputs("}", out);
 	return 0;
 }
 
+/* An entry as reported: the map's counts plus what the count log read for the gateway. */
+static void merge(struct amt_gw_value *v, const struct log_counts *c)
+{
+	if (!c)
+		return;
+	v->count[AMT_SLOT_DATA].packets += c->data.packets;
+	v->count[AMT_SLOT_DATA].bytes += c->data.bytes;
+	v->count[AMT_SLOT_WRONG_DIRECTION].packets += c->wrong.packets;
+	v->count[AMT_SLOT_WRONG_DIRECTION].bytes += c->wrong.bytes;
+	if (c->last_ns > v->last_seen_ns)
+		v->last_seen_ns = c->last_ns;
+	if (!v->first_seen_ns || c->first_ns < v->first_seen_ns)
+		v->first_seen_ns = c->first_ns;
+}
+
+struct walk {
+	struct snapshotter *s;
+	struct table *prev, *cur;
+	FILE *out;
+	uint64_t seq, live, changed;
+	int full;
+};
+
+/* One gateway of this snapshot: recorded in the current table, printed when new or changed. */
+static void visit(struct walk *w, const struct amt_gw_key *k, const struct amt_gw_value *v)
+{
+	struct seen *now = slot_for(w->cur, k);
+	if (now->gen == w->cur->gen)
+		return; /* seen twice in one walk */
+	now->key = *k;
+	now->gen = w->cur->gen;
+	now->last_seen_ns = v->last_seen_ns;
+	now->packets = packets_of(v);
+	w->live++;
+	struct seen *before = slot_for(w->prev, k);
+	if (w->full || before->gen != w->prev->gen || before->last_seen_ns != v->last_seen_ns ||
+	    before->packets != now->packets) {
+		print_gateway(w->out, w->seq, k, v);
+		w->changed++;
+	}
+}
+
 int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __u64 *entries_created)
 {
-	struct table *prev = &s->tables[s->prev], *cur = &s->tables[!s->prev];
-	uint64_t seq = ++s->seq, live = 0, changed = 0, gone = 0;
+	struct walk w = {.s = s, .prev = &s->tables[s->prev], .cur = &s->tables[!s->prev], .out = out, .full = full};
+	struct table *prev = w.prev, *cur = w.cur;
+	uint64_t seq = w.seq = ++s->seq, gone = 0;
 	uint8_t in_batch[64], out_batch[64];
-	int first = 1;
+	int first = 1, busy = 0;
 	uint64_t created = *entries_created; /* read before the walk: creations during it count later */
 
 	clock_sync();
+	uint64_t began = now_mono_ns();
+	if (s->log)
+		count_log_drain(s->log, &busy);
 	cur->gen++;
 	/* Bounded: a walk never returns more than the map holds, twice over for entries that move
 	 * between buckets while it runs. */
@@ -160,25 +233,24 @@ int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __
 		first = 0;
 		walked += count;
 		for (__u32 i = 0; i < count; i++) {
-			const struct amt_gw_key *k = &s->keys[i];
-			const struct amt_gw_value *v = &s->values[i];
-			struct seen *now = slot_for(cur, k);
-			if (now->gen == cur->gen)
-				continue; /* seen twice in one walk */
-			now->key = *k;
-			now->gen = cur->gen;
-			now->last_seen_ns = v->last_seen_ns;
-			live++;
-			struct seen *before = slot_for(prev, k);
-			if (full || before->gen != prev->gen || before->last_seen_ns != v->last_seen_ns) {
-				print_gateway(out, seq, k, v);
-				changed++;
+			struct amt_gw_value *v = &s->values[i];
+			if (s->log) {
+				struct log_counts *c = count_log_find(s->log, &s->keys[i]);
+				merge(v, c);
+				if (c)
+					c->in_map_seq = seq;
 			}
+			visit(&w, &s->keys[i], v);
 		}
 		if (end)
 			break;
 		memcpy(in_batch, out_batch, sizeof(in_batch));
+		/* A walk of a large map takes tens of ms: the rings are read meanwhile too, or they fill. */
+		if (s->log)
+			count_log_drain(s->log, &busy);
 	}
+	if (s->log)
+		count_log_sweep(s->log, seq, began);
 	for (uint32_t i = 0; i <= prev->mask; i++) {
 		struct seen *was = &prev->slots[i];
 		if (was->gen != prev->gen || slot_for(cur, &was->key)->gen == cur->gen)
@@ -191,8 +263,8 @@ int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __
 	fprintf(out, "{\"type\":\"snapshot\",\"seq\":%llu,\"at\":%llu,\"full\":%s,\"entries\":%llu,\"changed\":%llu,"
 		"\"gone\":%llu,\"entriesCreated\":%llu,\"evicted\":%llu,",
 		(unsigned long long)seq, (unsigned long long)epoch_ms(now_mono_ns()), full ? "true" : "false",
-		(unsigned long long)live, (unsigned long long)changed, (unsigned long long)gone,
-		(unsigned long long)created, (unsigned long long)(created > live ? created - live : 0));
+		(unsigned long long)w.live, (unsigned long long)w.changed, (unsigned long long)gone,
+		(unsigned long long)created, (unsigned long long)(created > w.live ? created - w.live : 0));
 	int err = write_stats(s, out);
 	fputs("}\n", out);
 	return err;
