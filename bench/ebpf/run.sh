@@ -163,14 +163,14 @@ measure() {
     xdp | capture) start_collector "$mode" "$round" ;;
   esac
   [ "$mode" = none ] || [ "$mode" = capture ] || [ -n "$(xdp_prog_id)" ] || die "$mode: no XDP program on $IF_RELAY"
-  local u0 u1 c0 c1 p0=0 p1=0
+  local u0 u1 c0 c1 p0=0 p1=0 l0=0 l1=0
   u0=$(udp_in)
   c0=$(cpu_ticks "$CLIENT_CPU")
-  [ -n "$COLLECTOR_PID" ] && p0=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID")
+  [ -n "$COLLECTOR_PID" ] && p0=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID") && l0=$(cpu_of "$CHILD_PID")
   send "$STEP_SECONDS" "$base.sent"
   u1=$(udp_in)
   c1=$(cpu_ticks "$CLIENT_CPU")
-  [ -n "$COLLECTOR_PID" ] && p1=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID")
+  [ -n "$COLLECTOR_PID" ] && p1=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID") && l1=$(cpu_of "$CHILD_PID")
   if [ "$mode" = xdp ] || [ "$mode" = pass ]; then
     # The program's own time per run, from the kernel's BPF statistics (off again at once: they cost a clock read per run).
     local id s0 s1
@@ -192,7 +192,8 @@ measure() {
         console.log(s.mode === "xdp" ? `updates=${s.packets.update},ringbufDrops=${s.loader.ringbufDrops},logged=${s.loader.logged},logFull=${s.loader.logFull},entries=${s.entries}` : `decoded=${total},entries=${s.entries}`);' 2>/dev/null || echo "collector-summary-missing")
       [ "$mode" = xdp ] && extra="$extra,ns/run=$(cat "$base.runtime")"
       # The collector's and its child's CPU (the other core) per packet that went through.
-      extra="$extra,collector_cpu_ns/packet=$(awk -v d=$((p1 - p0)) -v t="$CLK_TCK" -v g=$((u1 - u0)) 'BEGIN {printf "%.0f", (g > 0 ? d / t * 1e9 / g : 0)}')"
+      per_packet() { awk -v d="$1" -v t="$CLK_TCK" -v g=$((u1 - u0)) 'BEGIN {printf "%.0f", (g > 0 ? d / t * 1e9 / g : 0)}'; }
+      extra="$extra,collector_cpu_ns/packet=$(per_packet $((p1 - p0))),of_which_loader_or_tcpdump=$(per_packet $((l1 - l0)))"
       ;;
   esac
   local got secs
