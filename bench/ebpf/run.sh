@@ -217,6 +217,11 @@ paired() {
   d=$(awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results")
   if [ -z "$d" ]; then echo -; else echo "$d" | median | awk '{printf "%.1f", $1}'; fi
 }
+# spread A B: the lowest and highest of those differences, for how far to trust the median.
+spread() {
+  awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results" |
+    sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "%.0f to %.0f over %d rounds", lo, hi, NR; else print "-"}'
+}
 runtime_of() { { cat "$WORK"/"$1".r*.runtime 2>/dev/null || true; } | { grep -v "^-$" || true; } | median; }
 RUNTIME=$(runtime_of xdp)
 PASS_RUNTIME=$(runtime_of pass)
@@ -236,5 +241,6 @@ PASS_RUNTIME=$(runtime_of pass)
     "$(paired pass none)" "$(paired xdp pass)" "$(paired capture none)"
   echo "program run time (bpf_stats run_time_ns / run_cnt, median over rounds; the statistics' clock reads are in both): tracker $RUNTIME ns/run, empty program $PASS_RUNTIME ns/run"
   echo "load average $(cut -d' ' -f1-3 /proc/loadavg); run time $((SECONDS - BEGAN)) s"
+  echo "xdp - none per round: $(spread xdp none)"
   echo "xdp overhead ns/packet: $(paired xdp none)"
 } | tee "$WORK/summary"
