@@ -6,7 +6,8 @@
 #   bash bench/ebpf/prog-run.sh                 # the empty program and the worktree's tracker
 #   BASE=<git revision> bash bench/ebpf/prog-run.sh   # ... and the tracker as of that revision, paired
 #   bash bench/ebpf/prog-run.sh A.o B.o ...     # these objects (each with an XDP program)
-# Knobs (env): ROUNDS (31) GATEWAYS (4096) UPDATE_EVERY (16) MAP_SIZE (65536) CPU (1) KEEP BASE.
+# Knobs (env): ROUNDS (31) GATEWAYS (4096) UPDATE_EVERY (16) MAP_SIZE (65536) LOG_RECORDS (8192, 0: no count log)
+# CPU (1) KEEP BASE.
 # Needs root (BPF_PROG_TEST_RUN), clang, cc, libbpf-dev, Node 24. Runs a few seconds on one core.
 set -euo pipefail
 

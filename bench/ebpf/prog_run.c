@@ -10,7 +10,8 @@
  *
  *   prog_run FRAMES_FILE ROUNDS OBJECT.o [OBJECT.o...]
  *   env MAP_SIZE (gateways map entries, default 65536 as the loader), REPEAT (runs per frame, 1),
- *       ORDER=file (run the frames in the file's order instead of a fixed shuffle)
+ *       ORDER=file (run the frames in the file's order instead of a fixed shuffle), LOG_RECORDS
+ *       (records per count-log ring in an object that has one, default 8192 as the loader; 0: none)
  *
  * The frames run in a shuffled order (the same every time): frames.ts writes them gateway after
  * gateway, and entries created in that order lie one after another in the map's memory, so in
@@ -270,7 +271,7 @@ int main(int argc, char **argv)
 	int rounds = atoi(argv[2]), nobj = argc - 3;
 	uint32_t map_size = getenv("MAP_SIZE") ? (uint32_t)atoi(getenv("MAP_SIZE")) : 65536;
 	uint32_t repeat = getenv("REPEAT") ? (uint32_t)atoi(getenv("REPEAT")) : 1;
-	uint32_t log_records = getenv("LOG_RECORDS") ? (uint32_t)atoi(getenv("LOG_RECORDS")) : 16384;
+	uint32_t log_records = getenv("LOG_RECORDS") ? (uint32_t)atoi(getenv("LOG_RECORDS")) : 8192; /* the loader's default */
 	if (log_records & (log_records - 1))
 		fail("LOG_RECORDS", "must be 0 or a power of two");
 	if (rounds < 1 || map_size < 1 || repeat < 1)
