@@ -14,6 +14,7 @@ STATS_SECONDS=${STATS_SECONDS:-2} # seconds of traffic with kernel.bpf_stats_ena
 GATEWAYS=${GATEWAYS:-4096}        # gateway endpoints in the traffic (64 addresses, many ports each)
 UPDATE_EVERY=${UPDATE_EVERY:-16}  # one Membership Update (a ring-buffer event) in this many frames, the rest Multicast Data
 KEEP=${KEEP:-0}                   # 1: keep the work dir
+PERF=${PERF:-0}                   # 1: perf record the sender's core during each step (WORK/perf.MODE.rROUND; with KEEP=1)
 # 1 (the default): the frames reach the relay's veth through a router namespace whose ingress veth
 # runs the empty XDP program, so they arrive as a NIC's driver hands them to XDP (a page-pool
 # buffer with 256 bytes of headroom) and the relay's veth does not copy them (README: "veth's
@@ -167,7 +168,13 @@ measure() {
   u0=$(udp_in)
   c0=$(cpu_ticks "$CLIENT_CPU")
   [ -n "$COLLECTOR_PID" ] && p0=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID") && l0=$(cpu_of "$CHILD_PID")
+  local perf_pid=
+  if [ "$PERF" = 1 ]; then
+    perf record -q -C "$CLIENT_CPU" -g -o "$WORK/perf.$mode.r$round" -- sleep "$STEP_SECONDS" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   send "$STEP_SECONDS" "$base.sent"
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
   u1=$(udp_in)
   c1=$(cpu_ticks "$CLIENT_CPU")
   [ -n "$COLLECTOR_PID" ] && p1=$(cpu_of "$COLLECTOR_PID" "$CHILD_PID") && l1=$(cpu_of "$CHILD_PID")
@@ -199,6 +206,7 @@ measure() {
   local got secs
   got=$((u1 - u0))
   secs=$(field seconds "$base.sent")
+  # Fields: mode round rate received seconds cpu_busy_fraction extra.
   echo "$mode $round $(awk -v g="$got" -v s="$secs" 'BEGIN {printf "%.0f", g / s}') $got $secs $(echo "$c0 $c1" | awk '{d = $4 - $2; printf "%.2f", (d > 0 ? ($3 - $1) / d : 0)}') $extra" >>"$WORK/results"
   log "round $round $mode: $(tail -1 "$WORK/results")"
 }
@@ -211,18 +219,23 @@ done
 # --- summary ----------------------------------------------------------------------------------------
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 rate_of() { awk -v m="$1" '$1 == m {print $3}' "$WORK/results" | median; }
+# Each round's difference in time per packet, A less B.
+per_packet_of() { awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results"; }
 # paired A B: the median over rounds of 1e9/rate_A - 1e9/rate_B within each round; - without both.
 paired() {
   local d
-  d=$(awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results")
+  d=$(per_packet_of "$1" "$2")
   if [ -z "$d" ]; then echo -; else echo "$d" | median | awk '{printf "%.1f", $1}'; fi
 }
 # spread A B: the lowest and highest of those differences, for how far to trust the median.
 spread() {
-  awk -v a="$1" -v b="$2" '$1 == a {ra[$2] = $3} $1 == b {rb[$2] = $3} END {for (r in ra) if ((r in rb) && ra[r] > 0 && rb[r] > 0) print 1e9 / ra[r] - 1e9 / rb[r]}' "$WORK/results" |
-    sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "%.0f to %.0f over %d rounds", lo, hi, NR; else print "-"}'
+  per_packet_of "$1" "$2" | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf "%.0f to %.0f over %d rounds", lo, hi, NR; else print "-"}'
 }
-runtime_of() { { cat "$WORK"/"$1".r*.runtime 2>/dev/null || true; } | { grep -v "^-$" || true; } | median; }
+runtime_of() {
+  local r
+  r=$({ cat "$WORK"/"$1".r*.runtime 2>/dev/null || true; } | { grep -v "^-$" || true; })
+  if [ -z "$r" ]; then echo -; else echo "$r" | median; fi
+}
 RUNTIME=$(runtime_of xdp)
 PASS_RUNTIME=$(runtime_of pass)
 {
