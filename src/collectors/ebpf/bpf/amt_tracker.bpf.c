@@ -449,9 +449,9 @@ static __always_inline int log_data(struct pkt *p, __u32 slot)
 	r->packets = p->packets;
 	r->bytes = p->payload;
 	/* Publishes the record: a fetching atomic orders the stores before it on every JIT (a plain
-	 * store would on x86 only). */
-	if (__sync_fetch_and_add(&c->head, 1) != head)
-		count(AMT_STAT_LOG_FULL); /* cannot happen with one producer; counted, not trusted */
+	 * store would on x86 only, and clang drops the fetch when the old value is unused). */
+	__u64 published = __sync_fetch_and_add(&c->head, 1);
+	barrier_var(published);
 	return 1;
 }
 
