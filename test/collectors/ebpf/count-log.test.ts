@@ -145,3 +145,28 @@ maybe('count log: more new gateways between two snapshots than it holds: it forg
   t.true(snap.gateways.length >= 1 && snap.gateways.length <= 4);
   t.true(snap.gateways.every((g) => g.fromRelay.data.packets === 2), JSON.stringify(snap.gateways.map(withoutTimes)));
 });
+
+maybe('count log: a flood of Data from 20,000 spoofed sources into a 1,024-entry map: bounded, every creation counted, nothing untracked', async (t) => {
+  // No periodic snapshot until the test asks: the loader's table (twice the map) fills within the
+  // flood whatever the sender's speed, and must compact.
+  const { pair, loader } = await setup(t, ['--map-size', '1024', '--snapshot-ms', '600000']);
+  const frame = { srcMac: pair.nsMac, dstMac: pair.hostMac };
+  const data = amt.multicastData(amt.ipv4MulticastUdp('198.51.100.1', '232.0.0.9', 64));
+  const sources = 20_000;
+  // The wrong way (to the relay's port), each from its own address in 10.100.0.0/16 and on:
+  // the veth delivers whatever source a frame carries.
+  const frames = Array.from({ length: sources }, (_, i) =>
+    amt.ipv4UdpFrame(frame, { src: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, dst: pair.host4, sport: 40000, dport: 2268 }, data),
+  );
+  await sendRawFrames(pair, frames);
+  let snap = await loader.fullSnapshot();
+  t.true(await until(async () => (snap = await loader.fullSnapshot()).summary.stats.amt === sources, 20_000), JSON.stringify(snap.summary));
+  await until(async () => (snap = await loader.fullSnapshot()).summary.entriesCreated === sources, 10_000);
+  t.like(snap.summary, { entriesCreated: sources, evicted: sources - snap.gateways.length });
+  t.true(snap.gateways.length <= 1024 && snap.gateways.length > 0, `${snap.gateways.length} entries`);
+  t.like(snap.summary.stats, { logUntracked: 0, entryFailures: 0, ringbufDrops: 0 });
+  t.true(snap.summary.stats.logCompactions >= 1, JSON.stringify(snap.summary.stats));
+  // Every entry left holds its one message, whichever path counted it.
+  t.true(snap.gateways.every((g) => g.wrongDirection.packets === 1), JSON.stringify(snap.gateways.slice(0, 3).map(withoutTimes)));
+  t.is(loader.child.exitCode, null, 'the loader is still running');
+});
