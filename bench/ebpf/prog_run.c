@@ -11,7 +11,8 @@
  *   prog_run FRAMES_FILE ROUNDS OBJECT.o [OBJECT.o...]
  *   env MAP_SIZE (gateways map entries, default 65536 as the loader), REPEAT (runs per frame, 1),
  *       ORDER=file (run the frames in the file's order instead of a fixed shuffle), LOG_RECORDS
- *       (records per count-log ring in an object that has one, default 8192 as the loader; 0: none)
+ *       (records per count-log ring in an object that has one, default 8192 as the loader; 0: none),
+ *       PROG=tc (each object's tc program, the egress hook, instead of its XDP one)
  *
  * The frames run in a shuffled order (the same every time): frames.ts writes them gateway after
  * gateway, and entries created in that order lie one after another in the map's memory, so in
@@ -36,6 +37,10 @@
 #include <sys/stat.h>
 
 #define MAX_OBJECTS 8
+
+/* PROG=tc runs each object's tc program (the egress hook) instead of its XDP one. */
+static enum bpf_prog_type prog_type = BPF_PROG_TYPE_XDP;
+static unsigned expected_retval = XDP_PASS;
 
 /* The head and tail of a count-log ring (src/collectors/ebpf/bpf/amt_tracker.h, struct amt_log_ctl). */
 struct amt_log_ctl_view {
@@ -182,13 +187,13 @@ static void load(struct object *o, uint32_t map_size, uint32_t log_records)
 	}
 	struct bpf_program *prog, *xdp = NULL;
 	bpf_object__for_each_program(prog, o->obj) {
-		if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP && !xdp)
+		if (bpf_program__type(prog) == prog_type && !xdp)
 			xdp = prog;
 		else
 			bpf_program__set_autoload(prog, false);
 	}
 	if (!xdp)
-		fail(o->path, "no XDP program");
+		fail(o->path, prog_type == BPF_PROG_TYPE_XDP ? "no XDP program" : "no tc program");
 	if (bpf_object__load(o->obj))
 		fail(o->path, "cannot load (root? see libbpf's message above)");
 	o->prog_fd = bpf_program__fd(xdp);
@@ -227,8 +232,8 @@ static void pass(struct object *o, const struct frame *frames, size_t n, uint32_
 			    .repeat = repeat);
 		if (bpf_prog_test_run_opts(o->prog_fd, &opts))
 			fail(o->path, strerror(errno));
-		if (opts.retval != XDP_PASS)
-			fail(o->path, "the program did not return XDP_PASS");
+		if (opts.retval != expected_retval)
+			fail(o->path, "the program did not pass the packet on (XDP_PASS, TC_ACT_OK)");
 		sum[0] += opts.duration;
 		cnt[0]++;
 		int k = frames[i].amt_type == 6 ? 1 : frames[i].amt_type == 5 ? 2 : -1;
@@ -271,6 +276,12 @@ int main(int argc, char **argv)
 	int rounds = atoi(argv[2]), nobj = argc - 3;
 	uint32_t map_size = getenv("MAP_SIZE") ? (uint32_t)atoi(getenv("MAP_SIZE")) : 65536;
 	uint32_t repeat = getenv("REPEAT") ? (uint32_t)atoi(getenv("REPEAT")) : 1;
+	if (getenv("PROG") && strcmp(getenv("PROG"), "tc") == 0) {
+		prog_type = BPF_PROG_TYPE_SCHED_CLS;
+		expected_retval = 0; /* TC_ACT_OK */
+	} else if (getenv("PROG") && strcmp(getenv("PROG"), "xdp") != 0) {
+		fail("PROG", "must be xdp or tc");
+	}
 	uint32_t log_records = getenv("LOG_RECORDS") ? (uint32_t)atoi(getenv("LOG_RECORDS")) : 8192; /* the loader's default */
 	if (log_records & (log_records - 1))
 		fail("LOG_RECORDS", "must be 0 or a power of two");
@@ -292,7 +303,8 @@ int main(int argc, char **argv)
 		double warm[3];
 		pass(&objs[j], frames, n, 1, warm); /* creates every gateway's entry: not measured */
 	}
-	printf("prog_run: %zu frames (%zu Multicast Data, %zu Membership Update), %d rounds, repeat %u, map %u\n", n,
+	printf("prog_run: %s, %zu frames (%zu Multicast Data, %zu Membership Update), %d rounds, repeat %u, map %u\n",
+	       prog_type == BPF_PROG_TYPE_XDP ? "XDP" : "tc", n,
 	       data, update, rounds, repeat, map_size);
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < nobj; i++) {
