@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { addGnmiCommand } from './cli/gnmi-command.ts';
 import { loadConfig, type ConfigOverrides } from './config/load.ts';
-import { startDriad } from './server.ts';
+import { startDriad, type Driad } from './server.ts';
 import { createLogger } from './telemetry/log.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -35,18 +35,29 @@ function overridesFrom(opts: Record<string, unknown>): ConfigOverrides {
 async function serve(overrides: ConfigOverrides): Promise<void> {
   const config = loadConfig(overrides);
   const log = createLogger(config.log.level);
-  const driad = await startDriad(config, log);
-
-  process.on('SIGHUP', () => {
+  // The handlers come first: a SIGHUP while the server starts (the log already says it listens)
+  // would otherwise get the default action, which ends the process; it reloads once started.
+  let driad: Driad | undefined;
+  let reloadWanted = false;
+  const reload = (d: Driad): void => {
     const failed = (err: unknown) => log.error(`reload failed, still serving the previous config and zones: ${(err as Error).message}`);
     try {
-      driad.reload(loadConfig(overrides)).catch(failed);
+      d.reload(loadConfig(overrides)).catch(failed);
     } catch (err) {
       failed(err);
     }
+  };
+  process.on('SIGHUP', () => {
+    if (driad) reload(driad);
+    else reloadWanted = true;
   });
   let stopping = false;
   const stop = (signal: string): void => {
+    if (!driad) {
+      // Nothing to drain yet: end as the signal's default action would.
+      log.info(`${signal} while starting: exiting`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: draining and stopping`);
@@ -63,6 +74,9 @@ async function serve(overrides: ConfigOverrides): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  driad = await startDriad(config, log);
+  if (reloadWanted) reload(driad);
 }
 
 const program = new Command('driad').description('Authoritative DNS for DRIAD (RFC 8777) AMT relay discovery').showHelpAfterError();
