@@ -455,60 +455,11 @@ static __always_inline int log_data(struct pkt *p, __u32 slot)
 	return 1;
 }
 
-static __always_inline int account(struct pkt *p, void *data, void *data_end)
+/* The event of a message to the relay that has one (Request, Update, Teardown), and what its
+ * entry keeps of it. */
+static __always_inline void announce(struct pkt *p, struct amt_gw_value *v, __u8 type, __u8 *amt, void *data_end,
+				     __u64 now)
 {
-	if (!p || p->amt_off > 0x3fff)
-		return 0;
-	__u8 *amt = (__u8 *)data + p->amt_off;
-
-	count(AMT_STAT_UDP_PORT);
-	if (p->vlan)
-		count(AMT_STAT_VLAN);
-	if (p->udp_short || amt + 1 > (__u8 *)data_end || p->payload < 1) {
-		count(AMT_STAT_TRUNCATED);
-		return 0;
-	}
-	__u8 version = amt[0] >> 4, type = amt[0] & 0x0f;
-	if (version != 0) {
-		count(AMT_STAT_BAD_VERSION);
-		return 0;
-	}
-	__u32 fixed = fixed_length(type);
-	if (!fixed) {
-		count(AMT_STAT_BAD_TYPE);
-		return 0;
-	}
-	/* Every fixed part read below is within the first 30 bytes. */
-	if (p->payload < fixed || amt + fixed > (__u8 *)data_end) {
-		count(AMT_STAT_TRUNCATED);
-		return 0;
-	}
-	count(AMT_STAT_AMT);
-	__u32 slot = amt_slot(p->direction, type);
-	if (type == AMT_MULTICAST_DATA && log_data(p, slot))
-		return 0;
-
-	__u64 now = bpf_ktime_get_ns();
-	struct amt_gw_value *v = entry(p, now);
-	if (!v)
-		return 0;
-	struct amt_count *c = &v->count[slot];
-	__sync_fetch_and_add(&c->packets, (__u64)p->packets);
-	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
-	v->last_seen_ns = now;
-
-	if (type == AMT_MEMBERSHIP_QUERY && amt + 2 <= (__u8 *)data_end) {
-		__u8 flags = amt[1];
-		v->query_flags = flags;
-		v->has_query = 1;
-		if (flags & AMT_QUERY_L)
-			count(AMT_STAT_QUERIES_LIMITED);
-		if (flags & AMT_KERNEL_QUERY_BITS)
-			count(AMT_STAT_KERNEL_QUERIES);
-	}
-	if (p->direction != AMT_TO_RELAY)
-		return 0;
-
 	if (type == AMT_REQUEST && amt + 8 <= (__u8 *)data_end) {
 		__u8 flags = amt[1];
 		__u32 nonce = raw32_at(amt + 4);
@@ -549,6 +500,63 @@ static __always_inline int account(struct pkt *p, void *data, void *data_end)
 			copy16(e->tunnel_addr, amt + 14);
 			submit(e);
 		}
+	}
+}
+
+static __always_inline int account(struct pkt *p, void *data, void *data_end)
+{
+	if (!p || p->amt_off > 0x3fff)
+		return 0;
+	__u8 *amt = (__u8 *)data + p->amt_off;
+
+	count(AMT_STAT_UDP_PORT);
+	if (p->vlan)
+		count(AMT_STAT_VLAN);
+	if (p->udp_short || amt + 1 > (__u8 *)data_end || p->payload < 1) {
+		count(AMT_STAT_TRUNCATED);
+		return 0;
+	}
+	__u8 version = amt[0] >> 4, type = amt[0] & 0x0f;
+	if (version != 0) {
+		count(AMT_STAT_BAD_VERSION);
+		return 0;
+	}
+	__u32 fixed = fixed_length(type);
+	if (!fixed) {
+		count(AMT_STAT_BAD_TYPE);
+		return 0;
+	}
+	/* Every fixed part read below is within the first 30 bytes. */
+	if (p->payload < fixed || amt + fixed > (__u8 *)data_end) {
+		count(AMT_STAT_TRUNCATED);
+		return 0;
+	}
+	count(AMT_STAT_AMT);
+	__u32 slot = amt_slot(p->direction, type);
+	if (type == AMT_MULTICAST_DATA && log_data(p, slot))
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	struct amt_gw_value *v = entry(p, now);
+	if (!v)
+		return 0;
+	if (p->direction == AMT_TO_RELAY)
+		announce(p, v, type, amt, data_end, now);
+	/* Counted after the event is in the ring: a snapshot that counts a Request follows the
+	 * Request's event, which opens the tunnel the count belongs to (loader/snapshot.c). */
+	struct amt_count *c = &v->count[slot];
+	__sync_fetch_and_add(&c->packets, (__u64)p->packets);
+	__sync_fetch_and_add(&c->bytes, (__u64)p->payload);
+	v->last_seen_ns = now;
+
+	if (type == AMT_MEMBERSHIP_QUERY && amt + 2 <= (__u8 *)data_end) {
+		__u8 flags = amt[1];
+		v->query_flags = flags;
+		v->has_query = 1;
+		if (flags & AMT_QUERY_L)
+			count(AMT_STAT_QUERIES_LIMITED);
+		if (flags & AMT_KERNEL_QUERY_BITS)
+			count(AMT_STAT_KERNEL_QUERIES);
 	}
 	return 0;
 }

@@ -397,7 +397,7 @@ int main(int argc, char **argv)
 			die(EXIT_INTERNAL, "cannot map the count log: %s", strerror(errno));
 	}
 	struct snapshotter *snap =
-		snapshotter_new(bpf_map__fd(skel->maps.gateways), bpf_map__fd(skel->maps.stats), o.map_size, log);
+		snapshotter_new(bpf_map__fd(skel->maps.gateways), bpf_map__fd(skel->maps.stats), o.map_size, log, rb);
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	int sigfd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 	int timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

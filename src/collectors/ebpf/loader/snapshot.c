@@ -39,6 +39,7 @@ struct snapshotter {
 	struct amt_gw_key *keys;
 	struct amt_gw_value *values;
 	struct count_log *log; /* NULL: no count log */
+	struct ring_buffer *events; /* read after the walk, so its events come out before the lines */
 };
 
 static const char *stat_names[AMT_STAT_COUNT] = {
@@ -101,7 +102,8 @@ static int table_init(struct table *t, uint32_t map_size)
 	return t->slots ? 0 : -ENOMEM;
 }
 
-struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_size, struct count_log *log)
+struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_size, struct count_log *log,
+				    struct ring_buffer *events)
 {
 	struct snapshotter *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -110,6 +112,7 @@ struct snapshotter *snapshotter_new(int gateways_fd, int stats_fd, uint32_t map_
 	s->stats_fd = stats_fd;
 	s->map_size = map_size;
 	s->log = log;
+	s->events = events;
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0 || table_init(&s->tables[0], map_size) || table_init(&s->tables[1], map_size))
 		goto fail;
@@ -208,7 +211,15 @@ static void visit(struct walk *w, const struct amt_gw_key *k, const struct amt_g
 
 int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __u64 *entries_created)
 {
-	struct walk w = {.s = s, .prev = &s->tables[s->prev], .cur = &s->tables[!s->prev], .out = out, .full = full};
+	/* The lines are held until the walk is over and the ring buffer read: every event whose
+	 * message the walk counted (a Request that opens a tunnel, say) comes out before the counts,
+	 * which driad applies to the tunnels open by then. */
+	char *lines = NULL;
+	size_t lines_len = 0;
+	FILE *held = open_memstream(&lines, &lines_len);
+	if (!held)
+		return -errno;
+	struct walk w = {.s = s, .prev = &s->tables[s->prev], .cur = &s->tables[!s->prev], .out = held, .full = full};
 	struct table *prev = w.prev, *cur = w.cur;
 	uint64_t seq = w.seq = ++s->seq, gone = 0;
 	uint8_t in_batch[64], out_batch[64];
@@ -228,8 +239,12 @@ int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __
 		int err = bpf_map_lookup_batch(s->gateways_fd, first ? NULL : in_batch, out_batch, s->keys, s->values,
 					       &count, &opts);
 		int end = err && errno == ENOENT;
-		if (err && !end)
-			return -errno;
+		if (err && !end) {
+			err = -errno;
+			fclose(held);
+			free(lines);
+			return err;
+		}
 		first = 0;
 		walked += count;
 		for (__u32 i = 0; i < count; i++) {
@@ -255,10 +270,15 @@ int snapshot_write(struct snapshotter *s, FILE *out, int full, const volatile __
 		struct seen *was = &prev->slots[i];
 		if (was->gen != prev->gen || slot_for(cur, &was->key)->gen == cur->gen)
 			continue;
-		print_gone(out, seq, &was->key, was->last_seen_ns);
+		print_gone(held, seq, &was->key, was->last_seen_ns);
 		gone++;
 	}
 	s->prev = !s->prev;
+	if (s->events)
+		ring_buffer__consume(s->events);
+	fclose(held);
+	fwrite(lines, 1, lines_len, out);
+	free(lines);
 
 	fprintf(out, "{\"type\":\"snapshot\",\"seq\":%llu,\"at\":%llu,\"full\":%s,\"entries\":%llu,\"changed\":%llu,"
 		"\"gone\":%llu,\"entriesCreated\":%llu,\"evicted\":%llu,",
