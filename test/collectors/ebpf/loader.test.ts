@@ -141,3 +141,30 @@ maybe('a reader that falls behind does not stop the loader: its output is queued
   const snap = await run.fullSnapshot();
   t.like(snap.summary.stats, { ringbufDrops: 0 });
 });
+
+maybe('events come out before the counts: no snapshot line counts a Request whose event has not been printed', async (t) => {
+  const pair = await pairFor(t);
+  // A snapshot every 10 ms while 3,000 Requests arrive: many walks run while Requests are counted.
+  const run = startLoader(['--ifname', pair.hostIf, '--snapshot-ms', '10']);
+  t.teardown(async () => void (await run.stop()));
+  await run.waitFor((l) => l.type === 'ready');
+  const frame = { srcMac: pair.nsMac, dstMac: pair.hostMac };
+  const frames = Array.from({ length: 3000 }, (_, i) =>
+    amt.ipv4UdpFrame(frame, { src: pair.ns4, dst: pair.host4, sport: 41000 + (i % 300), dport: 2268 }, amt.request(i)),
+  );
+  for (let i = 0; i < frames.length; i += 300) await sendRawFrames(pair, frames.slice(i, i + 300));
+  t.true(await until(async () => run.events('request').length === frames.length, 10_000));
+  await run.fullSnapshot();
+  const events = new Map<number, number>();
+  let lines = 0;
+  const early: string[] = [];
+  for (const l of run.lines) {
+    if (l.type === 'request') events.set(l.gateway.port, (events.get(l.gateway.port) ?? 0) + 1);
+    if (l.type !== 'gateway') continue;
+    lines++;
+    const counted = l.toRelay.request.packets as number;
+    if (counted > (events.get(l.port) ?? 0)) early.push(`${l.port}: ${counted} counted, ${events.get(l.port) ?? 0} events`);
+  }
+  t.true(lines > 300, `${lines} gateway lines`);
+  t.deepEqual(early.slice(0, 5), []);
+});
