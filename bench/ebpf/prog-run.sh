@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 multiarch=$(cc -print-multiarch 2>/dev/null || cc -dumpmachine)
 bpf_cc() { clang -target bpf -mcpu=v3 -O2 -g -Wall -Werror -idirafter "/usr/include/$multiarch" "$@"; }
-cc -O2 -Wall -Wextra -o "$WORK/prog_run" "$BENCH/prog_run.c" -lbpf -lelf -lz || die "could not build prog_run.c"
+cc -O2 -Wall -Wextra -I"$ROOT/src/collectors/ebpf/bpf" -o "$WORK/prog_run" "$BENCH/prog_run.c" -lbpf -lelf -lz || die "could not build prog_run.c"
 bpf_cc -c "$BENCH/xdp_pass.bpf.c" -o "$WORK/empty.o" || die "could not build xdp_pass.bpf.c"
 node "$BENCH/frames.ts" "$WORK/frames.bin" "$GATEWAYS" "$UPDATE_EVERY" 02:00:00:00:00:01 02:00:00:00:00:02 10.213.0.1 fd00:213::1 >&2
 

@@ -36,17 +36,13 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "amt_tracker.h" /* src/collectors/ebpf/bpf: struct amt_log_ctl */
+
 #define MAX_OBJECTS 8
 
 /* PROG=tc runs each object's tc program (the egress hook) instead of its XDP one. */
 static enum bpf_prog_type prog_type = BPF_PROG_TYPE_XDP;
 static unsigned expected_retval = XDP_PASS;
-
-/* The head and tail of a count-log ring (src/collectors/ebpf/bpf/amt_tracker.h, struct amt_log_ctl). */
-struct amt_log_ctl_view {
-	uint64_t head, offered, pad[6];
-	uint64_t tail, pad2[7];
-};
 #define BATCH 256
 
 struct frame {
@@ -60,7 +56,7 @@ struct object {
 	struct bpf_object *obj;
 	int prog_fd;
 	struct ring_buffer *rb;
-	struct amt_log_ctl_view *log_ctl; /* mmap of log_ctl, when the object has a count log */
+	struct amt_log_ctl *log_ctl; /* mmap of log_ctl, when the object has a count log */
 	uint32_t log_rings;
 	double *all, *data, *update; /* per round, ns per run */
 };
@@ -198,7 +194,7 @@ static void load(struct object *o, uint32_t map_size, uint32_t log_records)
 		fail(o->path, "cannot load (root? see libbpf's message above)");
 	o->prog_fd = bpf_program__fd(xdp);
 	if (o->log_rings) {
-		void *m = mmap(NULL, o->log_rings * sizeof(struct amt_log_ctl_view), PROT_READ | PROT_WRITE, MAP_SHARED,
+		void *m = mmap(NULL, o->log_rings * sizeof(struct amt_log_ctl), PROT_READ | PROT_WRITE, MAP_SHARED,
 			       bpf_map__fd(log_ctl), 0);
 		if (m == MAP_FAILED)
 			fail(o->path, "cannot mmap log_ctl");

@@ -7,9 +7,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "gw_key.h"
 #include "json_out.h"
 
-#define PREFETCH_AHEAD 8 /* records whose index slots are requested before the first is added */
+#define PREFETCH_AHEAD 8 /* how many records ahead a record's index slot is requested */
 
 /* The gateways: a dense array (sweeps walk only what is there) and an open-addressing index of
  * positions in it, 0 for a free slot. */
@@ -25,16 +26,6 @@ struct count_log {
 	struct count_log_totals totals;
 	uint64_t sweep_began;
 };
-
-static uint32_t hash_key(const struct amt_gw_key *k)
-{
-	uint64_t a, b, c = 0;
-	memcpy(&a, k->addr, 8);
-	memcpy(&b, k->addr + 8, 8);
-	memcpy(&c, &k->port, 4);
-	uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ ((b + c) * 0xc2b2ae3d27d4eb4full);
-	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
-}
 
 /* The index slot holding `k`, or the free one where it belongs. */
 static uint32_t *slot_for(struct count_log *l, const struct amt_gw_key *k, uint32_t h)
@@ -125,7 +116,7 @@ static void rebuild(struct count_log *l, int (*keep)(struct count_log *l, const 
 	l->live = kept;
 	memset(l->index, 0, ((size_t)l->mask + 1) * sizeof(*l->index));
 	for (uint32_t i = 0; i < kept; i++)
-		*slot_for(l, &l->entries[i].key, hash_key(&l->entries[i].key)) = i + 1;
+		*slot_for(l, &l->entries[i].key, gw_key_hash(&l->entries[i].key)) = i + 1;
 }
 
 static int in_map(struct count_log *l, const struct log_counts *c, uint64_t seq)
@@ -139,12 +130,10 @@ static int seen_by_walk(struct count_log *l, const struct log_counts *c, uint64_
 	return c->in_map_seq == seq || c->first_ns >= l->sweep_began;
 }
 
-static void add(struct count_log *l, const struct amt_log_record *r, uint32_t ring, uint32_t h, uint64_t now)
+static void add(struct count_log *l, const struct amt_log_record *r, uint32_t ring, uint64_t now)
 {
-	struct amt_gw_key k;
-	memcpy(k.addr, r->addr, 16);
-	k.port = r->port;
-	k.pad = 0;
+	struct amt_gw_key k = gw_key_of_record(r);
+	uint32_t h = gw_key_hash(&k);
 	uint32_t *slot = slot_for(l, &k, h);
 	int created = !*slot;
 	if (created && l->live >= l->cap) {
@@ -178,15 +167,6 @@ static void add(struct count_log *l, const struct amt_log_record *r, uint32_t ri
 		create_entry(l, e, now);
 }
 
-static uint32_t record_hash(const struct amt_log_record *r)
-{
-	struct amt_gw_key k;
-	memcpy(k.addr, r->addr, 16);
-	k.port = r->port;
-	k.pad = 0;
-	return hash_key(&k);
-}
-
 uint64_t count_log_drain(struct count_log *l, int *busy)
 {
 	uint64_t now = now_mono_ns(), total = 0;
@@ -198,22 +178,14 @@ uint64_t count_log_drain(struct count_log *l, int *busy)
 		if (head - tail > l->m.records / 4)
 			*busy = 1;
 		const struct amt_log_record *base = &l->records[(size_t)ring * l->m.records];
-		uint32_t hashes[PREFETCH_AHEAD];
 		/* The index is larger than the caches: each record's slot is requested PREFETCH_AHEAD
 		 * records before it is added, so the misses overlap instead of following one another. */
-		for (uint64_t i = tail; i < head && i < tail + PREFETCH_AHEAD; i++) {
-			uint32_t h = record_hash(&base[i & (l->m.records - 1)]);
-			hashes[i % PREFETCH_AHEAD] = h;
-			__builtin_prefetch(&l->index[h & l->mask]);
-		}
 		for (uint64_t i = tail; i < head; i++) {
-			uint32_t h = hashes[i % PREFETCH_AHEAD];
 			if (i + PREFETCH_AHEAD < head) {
-				uint32_t next = record_hash(&base[(i + PREFETCH_AHEAD) & (l->m.records - 1)]);
-				hashes[i % PREFETCH_AHEAD] = next;
-				__builtin_prefetch(&l->index[next & l->mask]);
+				struct amt_gw_key ahead = gw_key_of_record(&base[(i + PREFETCH_AHEAD) & (l->m.records - 1)]);
+				__builtin_prefetch(&l->index[gw_key_hash(&ahead) & l->mask]);
 			}
-			add(l, &base[i & (l->m.records - 1)], ring, h, now);
+			add(l, &base[i & (l->m.records - 1)], ring, now);
 		}
 		__atomic_store_n(&c->tail, head, __ATOMIC_RELEASE);
 		total += head - tail;
@@ -224,7 +196,7 @@ uint64_t count_log_drain(struct count_log *l, int *busy)
 
 struct log_counts *count_log_find(struct count_log *l, const struct amt_gw_key *k)
 {
-	uint32_t *slot = slot_for(l, k, hash_key(k));
+	uint32_t *slot = slot_for(l, k, gw_key_hash(k));
 	return *slot ? &l->entries[*slot - 1] : NULL;
 }
 

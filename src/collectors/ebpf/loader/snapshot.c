@@ -8,6 +8,7 @@
 
 #include "../bpf/amt_tracker.h"
 #include "count_log.h"
+#include "gw_key.h"
 #include "json_out.h"
 
 #define BATCH 256
@@ -72,19 +73,10 @@ static uint64_t packets_of(const struct amt_gw_value *v)
 	return n;
 }
 
-static uint32_t hash_key(const struct amt_gw_key *k)
-{
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 /* The slot holding `k`, or the free slot where it belongs. */
 static struct seen *slot_for(struct table *t, const struct amt_gw_key *k)
 {
-	for (uint32_t i = hash_key(k) & t->mask;; i = (i + 1) & t->mask) {
+	for (uint32_t i = gw_key_hash(k) & t->mask;; i = (i + 1) & t->mask) {
 		struct seen *s = &t->slots[i];
 		if (s->gen != t->gen || memcmp(&s->key, k, sizeof(*k)) == 0)
 			return s;
